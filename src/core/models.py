@@ -1,0 +1,95 @@
+"""Model resolution: which credentials serve a model name, under which upstream name.
+
+A client model name may carry a credential-group prefix (``team/gpt-5``), an alias from config, and a
+thinking suffix (``gpt-5-codex(high)``, ``gemini-2.5-pro(8192)``). The index is built once per pool
+snapshot, so resolving a request is a dict lookup.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core import catalog, thinking
+from core.errors import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from core import ir
+    from core.credentials import Credential
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    cred: Credential
+    upstream_model: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    requested: str  # as the client wrote it
+    model: str  # without the thinking suffix (prefix kept): what the client sees echoed back
+    group: str  # the model group for pins and cooldowns: upstream-neutral, prefix and suffix removed
+    suffix: ir.Thinking | None
+    routes: tuple[Route, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListedModel:
+    id: str
+    owned_by: str
+    created: int = 0
+
+
+def served_models(cred: Credential) -> dict[str, str]:
+    """Client-visible model id -> upstream model name for one credential (aliases, exclusions applied)."""
+    if cred.models:
+        pairs = {m.alias: m.name for m in cred.models}
+    else:
+        pairs = {m.id: m.id for m in catalog.models_for(cred.kind)}
+    if cred.excluded_models:
+        pairs = {a: n for a, n in pairs.items() if not _excluded(a, n, cred.excluded_models)}
+    return pairs
+
+
+def _excluded(alias: str, name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(alias.lower(), p.lower()) or fnmatch.fnmatchcase(name.lower(), p.lower())
+               for p in patterns)
+
+
+class Index:
+    """Model id -> routes, built from one snapshot of credentials."""
+
+    def __init__(self, creds: tuple[Credential, ...]) -> None:
+        self._routes: dict[str, list[Route]] = {}
+        self._owner: dict[str, str] = {}
+        for cred in creds:
+            if cred.disabled:
+                continue
+            for alias, name in served_models(cred).items():
+                self._add(alias, Route(cred, name), cred.provider)
+                if cred.prefix:
+                    self._add(f"{cred.prefix}/{alias}", Route(cred, name), cred.provider)
+
+    def _add(self, model_id: str, route: Route, owner: str) -> None:
+        self._routes.setdefault(model_id, []).append(route)
+        self._owner.setdefault(model_id, owner)
+
+    def resolve(self, requested: str) -> Target:
+        base, suffix = thinking.parse_suffix(requested)
+        routes = self._routes.get(base)
+        if routes is None and suffix is not None:
+            base, suffix = requested, None  # a literal model id that happens to end in parentheses
+            routes = self._routes.get(base)
+        if not routes:
+            raise ModelNotFoundError(f"unknown provider for model {requested}", code="model_not_found",
+                                     param="model")
+        group = base.partition("/")[2] if "/" in base and base.split("/", 1)[0] in _prefixes(routes) else base
+        return Target(requested, base, group, suffix, tuple(routes))
+
+    def listing(self) -> list[ListedModel]:
+        return [ListedModel(mid, self._owner[mid]) for mid in sorted(self._routes)]
+
+
+def _prefixes(routes: list[Route]) -> set[str]:
+    return {r.cred.prefix for r in routes if r.cred.prefix}

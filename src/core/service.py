@@ -1,0 +1,196 @@
+"""The pipeline of one client request, top to bottom (DESIGN.md "Pipeline for one request").
+
+parse -> resolve model -> pick credential -> translate -> thinking -> payload rules -> forced fields
+-> continuity -> headers -> send -> on failure before the first byte: cool down, rotate, retry
+-> translate back -> on success only: pin affinity, count usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from core import affinity, continuity, dialects, errors, ir, pool, relay, upstream
+from core.errors import ProxyError, UpstreamError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from core.config import Config
+    from core.models import Route, Target
+    from core.state import PoolState
+
+log = logging.getLogger("cliproxy.service")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCall:
+    dialect: ir.Dialect
+    raw: bytes
+    headers: Mapping[str, str]  # lower-cased names
+    principal: str | None = None  # the client API key that authenticated the call
+    path_model: str | None = None  # Gemini: the model in the URL
+    stream: bool | None = None  # Gemini: the URL action decides
+    count_tokens: bool = False
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: bytes | None = None
+    stream: AsyncIterator[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one request did, for metrics (telemetry.observe)."""
+
+    provider: str
+    model: str
+    status: int
+    added_ms: float
+    retries: int
+    cooldowns: int
+    cached_tokens: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    stream: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    config: Config
+    http: httpx.AsyncClient
+    state: PoolState
+    clock: Callable[[], float] = time.time
+    observe: Callable[[Outcome], None] = lambda outcome: None
+
+
+async def handle(call: ClientCall, deps: Deps) -> Reply:
+    dialect = dialects.get(call.dialect)
+    try:
+        req = _parse(call, dialect, deps.config.max_body_bytes)
+        target = (await deps.state.snapshot()).index.resolve(req.model)
+        if call.count_tokens:
+            return _count_tokens(req, dialect)
+        return await _run(req, target, call, deps)
+    except ProxyError as err:
+        return error_reply(dialect, err)
+
+
+def error_reply(dialect: dialects.Dialect, err: ProxyError) -> Reply:
+    status, body = dialect.render_error(err)
+    headers = {"retry-after": str(max(1, int(err.retry_after + 0.999)))} if err.retry_after else {}
+    return Reply(status, orjson.dumps(body), headers=headers)
+
+
+def _parse(call: ClientCall, dialect: dialects.Dialect, limit: int) -> ir.Request:
+    if len(call.raw) > limit:
+        raise errors.BadRequestError(f"request body is larger than {limit} bytes", status=413)
+    try:
+        body = orjson.loads(call.raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.BadRequestError(f"invalid JSON body: {exc}") from None
+    if not isinstance(body, dict):
+        raise errors.BadRequestError("request body must be a JSON object")
+    req = dialect.parse_request(body, model=call.path_model)
+    if call.stream is not None and req.stream != call.stream:
+        req = replace(req, stream=call.stream)
+    return req
+
+
+async def _run(req: ir.Request, target: Target, call: ClientCall, deps: Deps) -> Reply:
+    started = deps.clock()
+    cfg = deps.config
+    session = affinity.session_key(req, call.headers, call.principal)
+    scope = ",".join(sorted({r.cred.provider for r in target.routes}))
+    pin = await deps.state.get_pin(scope, session, target.group) if cfg.routing.session_affinity else None
+    snap = await deps.state.snapshot()
+    choice = pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns,
+                             pinned=pin[0] if pin else None,
+                             session=session if cfg.routing.session_affinity else None,
+                             strategy=cfg.routing.strategy, turn=deps.state.next_turn())
+    if not choice.routes:
+        raise _exhausted(target, choice.retry_at, deps.clock())
+    last: UpstreamError | None = None
+    attempts = choice.routes[: cfg.request_retry + 1]
+    for number, route in enumerate(attempts):
+        try:
+            result = await _attempt(req, target, route, call, deps)
+        except UpstreamError as err:
+            last = err
+            await _cool(deps, route, target, err)
+            log.info("attempt %d on %s failed: %s", number + 1, route.cred.id, err.message)
+            continue
+        on_success = _success_hook(deps, route, target, session, scope, pin, started, number, req)
+        return await _reply(result, on_success)
+    snap = await deps.state.snapshot()
+    retry = pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns)
+    if not retry.routes:
+        raise _exhausted(target, retry.retry_at, deps.clock())
+    assert last is not None
+    raise errors.UpstreamError(f"upstream failed: {last.message}", status=502)
+
+
+async def _reply(result: relay.Result, on_success: relay.OnSuccess) -> Reply:
+    await on_success(None, False)  # the first generated event (or the whole answer) is in hand: pin now
+    if result.stream is None:
+        await on_success(result.usage, True)
+        return Reply(200, result.body, headers=dict(relay.JSON_HEADERS))
+    stream = result.stream
+
+    async def forward() -> AsyncIterator[bytes]:
+        async for chunk in stream:
+            yield chunk
+        await on_success(result.usage, True)
+
+    return Reply(200, stream=forward(), headers=dict(relay.SSE_HEADERS))
+
+
+def _count_tokens(req: ir.Request, dialect: dialects.Dialect) -> Reply:
+    """A local estimate (about four characters a token), as CLIProxyAPI does for Codex: no upstream call."""
+    tokens = max(1, len(orjson.dumps(req.original)) // 4)
+    return Reply(200, orjson.dumps(dialect.render_count(tokens)), headers=dict(relay.JSON_HEADERS))
+
+
+def _exhausted(target: Target, retry_at: float | None, now: float) -> errors.PoolExhaustedError:
+    wait = max(1.0, (retry_at or now + 60) - now)
+    return errors.PoolExhaustedError(
+        f"All credentials for model {target.model} are cooling down", retry_after=wait, code="model_cooldown")
+
+
+async def _cool(deps: Deps, route: Route, target: Target, err: UpstreamError) -> None:
+    seconds = pool.cooldown_seconds(err.status, err.retry_after)
+    await deps.state.cool_down(route.cred, target.group, seconds, type(err).__name__)
+
+
+async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Result:
+    prepared = upstream.prepare(req, target, route, call, deps.config)
+    if prepared.continuity is not None:
+        continuity.log_diagnostics(prepared.continuity, credential_id=route.cred.id,
+                                   retention=req.prompt_cache_retention)
+    return await relay.send(prepared, route, req, call, deps)
+
+
+def _success_hook(deps: Deps, route: Route, target: Target, session: str, scope: str,
+                  pin: tuple[str, float] | None, started: float, retries: int,
+                  req: ir.Request) -> Callable[[ir.Usage | None, bool], Any]:
+    """What runs once the answer is committed: pin (first generated event / full response), then usage."""
+
+    async def done(usage: ir.Usage | None, final: bool) -> None:
+        if not final:
+            if deps.config.routing.session_affinity:
+                await deps.state.pin(scope, session, target.group, route.cred.id, pin)
+            return
+        usage = usage or ir.Usage()
+        await deps.state.add_usage(route.cred, target.model, usage)
+        deps.observe(Outcome(route.cred.provider, target.model, 200, (deps.clock() - started) * 1000, retries,
+                             retries, usage.cached_tokens, usage.input_tokens, usage.output_tokens, req.stream))
+
+    return done

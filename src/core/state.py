@@ -1,0 +1,169 @@
+"""Pool state shared by every instance through the store, with a short per-process cache.
+
+Steady state costs one store read per request (the affinity pin) and no write: credentials and cooldowns
+come from a snapshot refreshed every few seconds, a pin is rewritten only when it moves or half its TTL
+has passed, and usage counters are flushed in batches. Anything that matters is in the store, so a cold
+instance behaves like a warm one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from core import models
+from core.store import records
+
+if TYPE_CHECKING:
+    import httpx
+
+    from core import ir
+    from core.config import Config
+    from core.credentials import Credential
+    from core.store.base import Store
+
+log = logging.getLogger("cliproxy.state")
+
+_REFRESH_MARGIN = 300.0  # refresh OAuth tokens this many seconds before they expire
+_LEASE_TTL = 30.0
+_USAGE_FLUSH_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    credentials: tuple[Credential, ...]
+    index: models.Index
+    cooldowns: dict[tuple[str, str], float]
+    loaded_at: float
+
+
+@dataclass
+class PoolState:
+    config: Config
+    store: Store
+    clock: Callable[[], float] = time.time
+    ttl: float = 3.0
+    _snap: Snapshot | None = None
+    _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _local_cool: dict[tuple[str, str], float] = field(default_factory=dict)
+    _refresh_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _usage: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
+    _usage_flushed: float = 0.0
+    _turn: int = 0
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    async def snapshot(self) -> Snapshot:
+        now = self.clock()
+        snap = self._snap
+        if snap is not None and now - snap.loaded_at < self.ttl:
+            return snap
+        async with self._loading:
+            snap = self._snap
+            if snap is None or self.clock() - snap.loaded_at >= self.ttl:
+                snap = self._snap = await self._load()
+        return snap
+
+    async def _load(self) -> Snapshot:
+        now = self.clock()
+        stored = tuple(await records.load_credentials(self.store))
+        creds = self.config.credentials + stored
+        cooldowns = dict(await records.load_cooldowns(self.store, now))
+        for key, until in self._local_cool.items():  # our own writes are visible at once
+            if until > now and until > cooldowns.get(key, 0.0):
+                cooldowns[key] = until
+        return Snapshot(creds, models.Index(creds), cooldowns, now)
+
+    def invalidate(self) -> None:
+        self._snap = None
+
+    def next_turn(self) -> int:
+        self._turn += 1
+        return self._turn
+
+    async def cool_down(self, cred: Credential, group: str, seconds: float, reason: str) -> None:
+        until = self.clock() + seconds
+        self._local_cool[(cred.id, group)] = until
+        if self._snap is not None:
+            self._snap.cooldowns[(cred.id, group)] = until
+        await records.set_cooldown(self.store, cred.id, group, until, reason)
+
+    async def get_pin(self, provider: str, session: str, group: str) -> tuple[str, float] | None:
+        """(credential id, expiry) of the session's pin, if any."""
+        return await records.get_pin(self.store, provider, session, group, self.clock())
+
+    async def pin(self, provider: str, session: str, group: str, cred_id: str,
+                  current: tuple[str, float] | None) -> None:
+        """Write the pin after a success, unless it already points here with more than half its TTL left."""
+        ttl = self.config.routing.session_affinity_ttl
+        now = self.clock()
+        if current is not None and current[0] == cred_id and current[1] - now > ttl / 2:
+            return
+        await records.pin(self.store, provider, session, group, cred_id, ttl, now)
+
+    async def add_usage(self, cred: Credential, model: str, usage: ir.Usage) -> None:
+        day = time.strftime("%Y-%m-%d", time.gmtime(self.clock()))
+        bucket = self._usage.setdefault((day, cred.id, model), {})
+        for name, value in (("requests", 1), ("input_tokens", usage.input_tokens),
+                            ("output_tokens", usage.output_tokens), ("cached_tokens", usage.cached_tokens)):
+            bucket[name] = bucket.get(name, 0) + value
+        if self.clock() - self._usage_flushed >= _USAGE_FLUSH_S:
+            await self.flush_usage()
+
+    async def flush_usage(self) -> None:
+        pending, self._usage = self._usage, {}
+        self._usage_flushed = self.clock()
+        for (day, cred_id, model), counters in pending.items():
+            await records.add_usage(self.store, day, cred_id, model, counters)
+
+    async def fresh(self, cred: Credential, http: httpx.AsyncClient, refresh, *, force: bool = False) -> Credential:
+        """A credential whose access token is valid, refreshing it single-flight across instances.
+
+        Refresh tokens are single-use upstream: a store lease decides who refreshes; the others wait for
+        the winner's write and use its tokens.
+        """
+        if cred.auth_type != "oauth" or not cred.refresh_token:
+            return cred
+        if not force and (cred.expires_at is None or cred.expires_at - self.clock() > _REFRESH_MARGIN):
+            return cred
+        lock = self._refresh_locks.setdefault(cred.id, asyncio.Lock())
+        async with lock:
+            return await self._refresh_once(cred, http, refresh, force=force)
+
+    async def _refresh_once(self, cred: Credential, http: httpx.AsyncClient, refresh, *, force: bool) -> Credential:
+        stored = await records.get_credential(self.store, cred.id) or cred
+        if stored.access_token != cred.access_token or (not force and _valid(stored, self.clock())):
+            self.invalidate()
+            return stored  # another instance (or an earlier call here) already refreshed it
+        for _ in range(100):
+            if await records.acquire_lease(self.store, cred.id, self.owner, _LEASE_TTL, self.clock()):
+                try:
+                    return await self._do_refresh(stored, http, refresh)
+                finally:
+                    await records.release_lease(self.store, cred.id, self.owner)
+            await asyncio.sleep(0.1)
+            latest = await records.get_credential(self.store, cred.id)
+            if latest is not None and latest.version != stored.version:
+                self.invalidate()
+                return latest
+        return stored
+
+    async def _do_refresh(self, cred: Credential, http: httpx.AsyncClient, refresh) -> Credential:
+        latest = await records.get_credential(self.store, cred.id) or cred
+        if latest.version != cred.version:
+            return latest  # refreshed between our read and our lease
+        new = await refresh(latest, http)
+        new = replace(new, version=latest.version)
+        if await records.save_credential(self.store, new, expected_version=latest.version):
+            new = replace(new, version=latest.version + 1)
+        self.invalidate()
+        log.info("refreshed credential %s", cred.id)
+        return new
+
+
+def _valid(cred: Credential, now: float) -> bool:
+    return cred.expires_at is not None and cred.expires_at - now > _REFRESH_MARGIN

@@ -1,0 +1,166 @@
+"""The HTTP surface: thin routes that build a ClientCall and hand it to ``core.service``.
+
+``app`` serves uvicorn (locally and under the Lambda Web Adapter); ``handler`` is the buffered Mangum
+entry point for API Gateway and ``sam local``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response, StreamingResponse
+from mangum import Mangum
+
+from core import dialects, errors, service
+from handlers import runtime
+
+if TYPE_CHECKING:
+    from core.config import Config
+
+log = logging.getLogger("cliproxy.api")
+
+_KEY_HEADERS = ("x-api-key", "x-goog-api-key")
+
+
+def create_app(config: Config | None = None) -> FastAPI:
+    rt = runtime.Runtime(config or runtime.load_config())
+    app = FastAPI(title="cliproxy", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.runtime = rt
+    if not rt.config.api_keys:
+        log.warning("no api-keys configured: serving loopback clients only")
+
+    async def call(request: Request, dialect: str, **kw: Any) -> Response:
+        denied = authenticate(request, rt.config, dialect)
+        if denied is not None:
+            return denied
+        deps = await rt.deps()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        reply = await service.handle(service.ClientCall(
+            dialect=dialect, raw=await request.body(), headers=headers,  # type: ignore[arg-type]
+            principal=request.state.principal, **kw), deps)
+        return to_response(reply)
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        return await call(request, "openai_chat")
+
+    @app.post("/v1/responses")
+    async def responses(request: Request) -> Response:
+        return await call(request, "openai_responses")
+
+    @app.get("/v1/responses")
+    async def responses_ws(request: Request) -> Response:
+        err = errors.BadRequestError("WebSocket mode of /v1/responses is not supported; use HTTP POST", status=426)
+        return error_response("openai_responses", err)
+
+    @app.post("/v1/messages")
+    async def messages(request: Request) -> Response:
+        return await call(request, "anthropic")
+
+    @app.post("/v1/messages/count_tokens")
+    async def count_tokens(request: Request) -> Response:
+        return await call(request, "anthropic", count_tokens=True)
+
+    async def gemini(request: Request, target: str) -> Response:
+        model, sep, action = target.rpartition(":")
+        if not sep or action not in ("generateContent", "streamGenerateContent", "countTokens"):
+            return error_response("gemini", errors.ProxyError(f"{request.url.path} not found", status=404))
+        return await call(request, "gemini", path_model=model, stream=action == "streamGenerateContent",
+                          count_tokens=action == "countTokens")
+
+    app.post("/v1beta/models/{target:path}")(gemini)
+    app.post("/v1/models/{target:path}")(gemini)
+
+    @app.get("/v1/models")
+    async def list_models(request: Request) -> Response:
+        dialect = "anthropic" if "anthropic-version" in request.headers else "openai_chat"
+        return await models(request, dialect)
+
+    @app.get("/v1beta/models")
+    async def list_gemini_models(request: Request) -> Response:
+        return await models(request, "gemini")
+
+    async def models(request: Request, dialect: str) -> Response:
+        denied = authenticate(request, rt.config, dialect)
+        if denied is not None:
+            return denied
+        snap = await (await rt.deps()).state.snapshot()
+        body = dialects.get(dialect).render_models(snap.index.listing())
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    @app.api_route("/healthz", methods=["GET", "HEAD"])
+    async def healthz() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    @app.on_event("shutdown")
+    async def shutdown() -> None:
+        await rt.close()
+
+    return app
+
+
+def authenticate(request: Request, config: Config, dialect: str) -> Response | None:
+    """None when the caller may proceed (sets ``request.state.principal``), else the 401 to send."""
+    request.state.principal = None
+    keys = config.api_keys
+    if not keys:
+        if _loopback(request):
+            return None
+        return error_response(dialect, errors.ClientAuthError(
+            "no api-keys are configured: this proxy serves loopback clients only", status=403))
+    offered = _offered_keys(request)
+    if not offered:
+        return error_response(dialect, errors.ClientAuthError("Missing API key", code="invalid_api_key"))
+    for key in offered:
+        for valid in keys:
+            if hmac.compare_digest(key.encode(), valid.encode()):
+                request.state.principal = valid
+                return None
+    return error_response(dialect, errors.ClientAuthError("Invalid API key", code="invalid_api_key"))
+
+
+def _offered_keys(request: Request) -> list[str]:
+    offered: list[str] = []
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        offered.append(token.strip() if scheme.lower() == "bearer" and token else auth)
+    offered.extend(v for h in _KEY_HEADERS if (v := request.headers.get(h)))
+    if key := request.query_params.get("key"):
+        offered.append(key)
+    return offered
+
+
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+def error_response(dialect: str, err: errors.ProxyError) -> Response:
+    reply = service.error_reply(dialects.get(dialect), err)
+    return to_response(reply)
+
+
+def to_response(reply: service.Reply) -> Response:
+    if reply.stream is not None:
+        return StreamingResponse(reply.stream, status_code=reply.status, headers=reply.headers)
+    return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` and ``handler`` are built on first access, so importing this module loads no config."""
+    if name == "app":
+        globals()["app"] = built = create_app()
+        return built
+    if name == "handler":
+        globals()["handler"] = built = Mangum(__getattr__("app"), lifespan="off")
+        return built
+    raise AttributeError(name)

@@ -1,0 +1,79 @@
+"""Process-wide objects built once, lazily: config, the store, the shared upstream client, pool state.
+
+Built on the first request rather than at import, so `import handlers.api` stays cheap on a cold start;
+rebuilt if the event loop changes (the buffered Lambda handler may run each event on a new loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.config import Config
+    from core.service import Deps
+
+log = logging.getLogger("cliproxy")
+
+
+@dataclass
+class Runtime:
+    config: Config
+    _deps: Deps | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _lock: asyncio.Lock | None = None
+
+    async def deps(self) -> Deps:
+        loop = asyncio.get_running_loop()
+        if self._deps is not None and self._loop is loop:
+            return self._deps
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop, self._deps = asyncio.Lock(), loop, None
+        async with self._lock:
+            if self._deps is None:
+                self._deps = await _build(self.config)
+        return self._deps
+
+    async def close(self) -> None:
+        deps, self._deps = self._deps, None
+        if deps is not None:
+            await deps.state.flush_usage()
+            await deps.http.aclose()
+            await deps.state.store.close()
+
+
+async def _build(config: Config) -> Deps:
+    from core import store as stores
+    from core.executors import base
+    from core.service import Deps
+    from core.state import PoolState
+
+    store = stores.open_store(config.store)
+    init = getattr(store, "init", None)
+    if init is not None and config.store.backend != "dynamodb":
+        await init()
+    observe = _observer()
+    return Deps(config=config, http=base.make_client(), state=PoolState(config, store), observe=observe)
+
+
+def _observer():  # type: ignore[no-untyped-def]
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return lambda outcome: None
+    from handlers import telemetry
+
+    return telemetry.observe
+
+
+def load_config(path: str | None = None) -> Config:
+    """The config named by ``path``, ``$CLIPROXY_CONFIG`` or ``./config.yaml``; built-in defaults otherwise."""
+    from core import config as cfgmod
+
+    path = path or os.environ.get("CLIPROXY_CONFIG") or ("config.yaml" if os.path.exists("config.yaml") else None)
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        from handlers import lambda_config
+
+        lambda_config.export_secrets()  # client keys and the encryption key from the stack's secrets
+    return cfgmod.load(path) if path else cfgmod.defaults()

@@ -1,0 +1,27 @@
+# cliproxy — `make serve` and `make test` work on a fresh machine: each creates .venv and installs first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CONFIG ?= $(or $(CLIPROXY_CONFIG),config.example.yaml)
+
+.PHONY: install serve test test-unit bench lint
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: install
+	$(BIN)/cliproxy serve --config $(CONFIG)
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench $(if $(PEERS),--peers $(PEERS),)
+
+lint: install
+	$(BIN)/ruff check src tests

@@ -1,15 +1,29 @@
-"""YAML config -> frozen dataclasses. Keys follow CLIProxyAPI. Errors read ``file: key: what is wrong``."""
+"""YAML config -> frozen dataclasses. Keys follow CLIProxyAPI. Errors read ``file: key: what is wrong``.
+
+``load(path)`` reads one file; ``load_or_defaults(path)`` is what entry points call: it finds the file
+(``--config``, then ``$CLIPROXY_CONFIG``, then ``./config.yaml``) and falls back to built-in defaults.
+Environment overrides (Lambda reads secrets into env) are applied last by ``apply_env``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
-from core.credentials import Credential
+from core.config import _entries
+from core.config._reader import ConfigError, Reader
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-class ConfigError(Exception):
-    """A config problem, already phrased as ``file: key: what is wrong``."""
+    from core.credentials import Credential
+
+__all__ = ["Config", "ConfigError", "OAuthConfig", "PayloadConfig", "PayloadRule", "RoutingConfig",
+           "StoreConfig", "apply_env", "credential_id", "defaults", "load", "load_or_defaults", "locate", "parse"]
+credential_id = _entries.credential_id
+log = logging.getLogger("cliproxy.config")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +55,7 @@ class StoreConfig:
     table: str = "cliproxy"
     region: str = "us-east-1"
     endpoint_url: str | None = None
+    encryption_key: str | None = field(default=None, repr=False)  # copy of Config.encryption_key for open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +68,7 @@ class OAuthConfig:
 class Config:
     host: str = "127.0.0.1"
     port: int = 8317
-    api_keys: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
     request_retry: int = 3
     max_body_bytes: int = 32 * 1024 * 1024
     routing: RoutingConfig = field(default_factory=RoutingConfig)
@@ -65,6 +80,168 @@ class Config:
     source: str = "<defaults>"  # the file this came from
 
 
+# ---------------------------------------------------------------------------------------------------
+# Entry points
+
+
 def load(path: str) -> Config:
     """Read and validate ``path``. Raises ConfigError with a ``file: key: what is wrong`` message."""
-    raise NotImplementedError  # written by the config/store work
+    import yaml  # pyyaml is not needed by importers of the dataclasses alone
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"{path}: invalid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
+    return apply_env(parse(raw if raw is not None else {}, path), os.environ)
+
+
+def locate(explicit: str | None = None) -> str | None:
+    """The config file to use: ``explicit``, else ``$CLIPROXY_CONFIG``, else ``./config.yaml`` if it exists."""
+    if explicit:
+        return explicit
+    if os.environ.get("CLIPROXY_CONFIG"):
+        return os.environ["CLIPROXY_CONFIG"]
+    return "config.yaml" if os.path.isfile("config.yaml") else None
+
+
+def load_or_defaults(explicit: str | None = None) -> Config:
+    """``load(locate(explicit))``, or ``defaults()`` when no file is found."""
+    path = locate(explicit)
+    return load(path) if path else defaults()
+
+
+def defaults() -> Config:
+    """The built-in defaults with the environment overrides applied."""
+    return apply_env(Config(), os.environ)
+
+
+def parse(raw: Any, source: str) -> Config:
+    """Validate an already-decoded YAML document."""
+    c = Reader(source)
+    doc = c.mapping(raw, "")
+    for key in doc:
+        if key not in _TOP_KEYS:
+            log.warning("%s: %s: unknown key ignored", source, key)
+    routing = c.mapping(doc.get("routing"), "routing")
+    creds = [
+        *_entries.api_key_credentials(c, doc, "codex-api-key", "codex"),
+        *_entries.api_key_credentials(c, doc, "claude-api-key", "claude"),
+        *_entries.api_key_credentials(c, doc, "gemini-api-key", "gemini"),
+        *_entries.compat_credentials(c, doc.get("openai-compatibility"), "openai-compatibility"),
+    ]
+    return Config(
+        host=c.string(doc.get("host"), "host", default="127.0.0.1"),
+        port=c.integer(doc.get("port"), "port", default=8317, low=0, high=65535),
+        api_keys=tuple(c.strings(doc.get("api-keys"), "api-keys", secret=True)),
+        request_retry=c.integer(doc.get("request-retry"), "request-retry", default=3, low=0),
+        max_body_bytes=c.integer(doc.get("max-body-bytes"), "max-body-bytes", default=32 * 1024 * 1024, low=1),
+        routing=RoutingConfig(
+            strategy=_strategy(c, routing.get("strategy")),
+            session_affinity=c.boolean(routing.get("session-affinity"), "routing.session-affinity", True),
+            session_affinity_ttl=c.duration(routing.get("session-affinity-ttl"), "routing.session-affinity-ttl", 3600.0),
+        ),
+        credentials=_entries.dedupe(c, creds),
+        payload=_payload(doc, source),
+        store=_store(c, doc.get("store")),
+        oauth=_oauth(c, doc.get("oauth")),
+        encryption_key=_encryption_key(c, doc.get("encryption-key"), "encryption-key"),
+        source=source,
+    )
+
+
+def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
+    """Environment wins over the file: on Lambda the keys come from a secret, the table from the stack."""
+    if env.get("CLIPROXY_API_KEYS"):
+        cfg = replace(cfg, api_keys=tuple(k.strip() for k in env["CLIPROXY_API_KEYS"].split(",") if k.strip()))
+    if env.get("CLIPROXY_ENCRYPTION_KEY"):
+        key = _encryption_key(Reader("env"), env["CLIPROXY_ENCRYPTION_KEY"], "CLIPROXY_ENCRYPTION_KEY")
+        cfg = replace(cfg, encryption_key=key)
+    store = cfg.store
+    if env.get("CLIPROXY_STORE_BACKEND"):
+        backend = env["CLIPROXY_STORE_BACKEND"].strip().lower()
+        if backend not in _BACKENDS:
+            raise ConfigError(f"CLIPROXY_STORE_BACKEND: expected one of {', '.join(_BACKENDS)}, got {backend!r}")
+        store = replace(store, backend=backend)
+    if env.get("CLIPROXY_TABLE"):
+        store = replace(store, table=env["CLIPROXY_TABLE"])
+    if env.get("CLIPROXY_STORE_ENDPOINT"):
+        store = replace(store, endpoint_url=env["CLIPROXY_STORE_ENDPOINT"])
+    if env.get("AWS_REGION"):
+        store = replace(store, region=env["AWS_REGION"])
+    return replace(cfg, store=replace(store, encryption_key=cfg.encryption_key))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sections
+
+_TOP_KEYS = frozenset({
+    "host", "port", "api-keys", "request-retry", "max-body-bytes", "routing", "codex-api-key",
+    "claude-api-key", "gemini-api-key", "openai-compatibility", "payload", "store", "oauth", "encryption-key",
+})
+_BACKENDS = ("sqlite", "dynamodb", "memory")
+_STRATEGIES = {"round-robin": "round-robin", "roundrobin": "round-robin", "rr": "round-robin",
+               "fill-first": "fill-first", "fillfirst": "fill-first", "ff": "fill-first"}
+
+
+def _strategy(c: Reader, raw: Any) -> str:
+    name = c.string(raw, "routing.strategy", default="round-robin").strip().lower()
+    if name not in _STRATEGIES:
+        raise c.error("routing.strategy", f"expected round-robin or fill-first, got {raw!r}")
+    return _STRATEGIES[name]
+
+
+_DEFAULT_STORE = StoreConfig()
+
+
+def _encryption_key(c: Reader, raw: Any, key: str) -> str | None:
+    from core import crypto
+
+    value = c.opt_string(raw, key, secret=True)
+    problem = crypto.check_key(value) if value else None
+    if problem:
+        raise c.error(key, problem)
+    return value or None
+
+
+def _store(c: Reader, raw: Any) -> StoreConfig:
+    doc = c.mapping(raw, "store")
+    c.known_keys(doc, "store", {"backend", "path", "table", "region", "endpoint-url"})
+    backend = c.string(doc.get("backend"), "store.backend", default="sqlite").strip().lower()
+    if backend not in _BACKENDS:
+        raise c.error("store.backend", f"expected one of {', '.join(_BACKENDS)}, got {backend!r}")
+    return StoreConfig(
+        backend=backend,
+        path=c.string(doc.get("path"), "store.path", default=_DEFAULT_STORE.path),
+        table=c.string(doc.get("table"), "store.table", default=_DEFAULT_STORE.table),
+        region=c.string(doc.get("region"), "store.region", default=_DEFAULT_STORE.region),
+        endpoint_url=c.opt_string(doc.get("endpoint-url"), "store.endpoint-url"),
+    )
+
+
+def _oauth(c: Reader, raw: Any) -> OAuthConfig:
+    doc = c.mapping(raw, "oauth")
+    c.known_keys(doc, "oauth", {"codex-token-url", "claude-token-url"})
+    return OAuthConfig(
+        codex_token_url=c.opt_string(doc.get("codex-token-url"), "oauth.codex-token-url"),
+        claude_token_url=c.opt_string(doc.get("claude-token-url"), "oauth.claude-token-url"),
+    )
+
+
+def _payload(doc: Mapping[str, Any], source: str) -> PayloadConfig:
+    if doc.get("payload") is None:
+        return PayloadConfig()
+    from importlib.util import find_spec
+
+    if find_spec("core.payload") is None:  # written by the payload work; absent in early checkouts
+        log.warning("%s: payload: rules ignored (core.payload is not available)", source)
+        return PayloadConfig()
+    from core import payload
+
+    return payload.parse_rules(doc["payload"], source)

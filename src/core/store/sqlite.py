@@ -1,0 +1,141 @@
+"""Embedded store: one SQLite table ``items(pk, sk, data, ttl, version)`` in WAL mode.
+
+Items are stored whole as JSON in ``data``; ``ttl`` and ``version`` are copied into columns so expiry can be
+filtered in SQL. Conditional writes and counters run inside ``BEGIN IMMEDIATE`` transactions, which makes
+them atomic across processes too (the CLI may import credentials while the server runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from core.store import conditions
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from core.crypto import Cipher
+    from core.store.base import Cond, Item
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    data BLOB NOT NULL,
+    ttl REAL,
+    version INTEGER,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID
+"""
+
+
+class SqliteStore:
+    def __init__(self, path: str, *, cipher: Cipher | None = None) -> None:
+        self.path = path
+        self.cipher = cipher
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+        self._lock = threading.Lock()  # one connection, shared by the worker threads
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+
+    async def init(self) -> None:
+        """The schema is created on open; kept so ``cliproxy store init`` treats every backend alike."""
+
+    async def get(self, pk: str, sk: str) -> Item | None:
+        return await self._run(self._get, pk, sk)
+
+    async def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
+        return await self._run(self._query, pk, sk_prefix)
+
+    async def put(self, item: Item, *, cond: Cond | None = None) -> bool:
+        return await self._run(self._put, item, cond)
+
+    async def delete(self, pk: str, sk: str) -> None:
+        await self._run(self._delete, pk, sk)
+
+    async def add(self, pk: str, sk: str, counters: Mapping[str, int]) -> None:
+        await self._run(self._add, pk, sk, dict(counters))
+
+    async def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run off the event loop: a write may wait on another process's lock (up to ``timeout``)."""
+        return await asyncio.to_thread(self._locked, fn, *args)
+
+    def _locked(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with self._lock:
+            return fn(*args)
+
+    # The synchronous bodies, called with the lock held.
+
+    def _get(self, pk: str, sk: str) -> Item | None:
+        row = self._db.execute(
+            "SELECT data FROM items WHERE pk = ? AND sk = ? AND (ttl IS NULL OR ttl > ?)",
+            (pk, sk, time.time()),
+        ).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def _query(self, pk: str, sk_prefix: str) -> list[Item]:
+        rows = self._db.execute(
+            "SELECT data FROM items WHERE pk = ? AND substr(sk, 1, ?) = ? AND (ttl IS NULL OR ttl > ?)"
+            " ORDER BY sk",
+            (pk, len(sk_prefix), sk_prefix, time.time()),
+        ).fetchall()
+        return [orjson.loads(row[0]) for row in rows]
+
+    def _put(self, item: Item, cond: Cond | None) -> bool:
+        with _immediate(self._db):
+            if cond is not None and not conditions.cond_holds(cond, self._stored(item["pk"], item["sk"]), time.time()):
+                return False
+            self._write(item)
+            return True
+
+    def _delete(self, pk: str, sk: str) -> None:
+        self._db.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (pk, sk))
+
+    def _add(self, pk: str, sk: str, counters: dict[str, int]) -> None:
+        with _immediate(self._db):
+            item = self._stored(pk, sk) or {"pk": pk, "sk": sk}
+            for name, n in counters.items():
+                item[name] = item.get(name, 0) + n
+            self._write(item)
+
+    def _stored(self, pk: str, sk: str) -> Item | None:
+        """The stored item even if expired: conditions decide what expiry means."""
+        row = self._db.execute("SELECT data FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def _write(self, item: Item) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO items (pk, sk, data, ttl, version) VALUES (?, ?, ?, ?, ?)",
+            (item["pk"], item["sk"], orjson.dumps(item), item.get("ttl"), item.get("version")),
+        )
+
+
+class _immediate:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error): takes the write lock before reading."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

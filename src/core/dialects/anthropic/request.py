@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from core import ir
+from core.dialects.parts import split_results
 from core.errors import BadRequestError
 
 _TOOL_CHOICE: dict[Any, str] = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
@@ -88,24 +89,7 @@ def _message(msg: Any, where: str) -> list[ir.Message]:
         part = _block(block, f"{where}.content.{j}")
         if part is not None:
             parts.append(part)
-    return _split_results(role, parts)
-
-
-def _split_results(role: ir.Role, parts: list[ir.Part]) -> list[ir.Message]:
-    """Consecutive ToolResult parts become a ``tool`` message; the rest keep the turn's role."""
-    out: list[ir.Message] = []
-    run: list[ir.Part] = []
-    run_role: ir.Role = role
-    for part in parts:
-        part_role: ir.Role = "tool" if isinstance(part, ir.ToolResult) else role
-        if run and part_role != run_role:
-            out.append(ir.Message(run_role, tuple(run)))
-            run = []
-        run_role = part_role
-        run.append(part)
-    if run:
-        out.append(ir.Message(run_role, tuple(run)))
-    return out
+    return split_results(role, parts)
 
 
 def _block(block: Any, where: str) -> ir.Part | None:
@@ -175,7 +159,11 @@ def _result_parts(blocks: list[Any], where: str) -> tuple[ir.Part, ...]:
         if not isinstance(block, dict):
             raise BadRequestError(f"{where}.{i}: must be an object")
         kind = block.get("type")
-        part = _text(block, f"{where}.{i}") if kind == "text" else _image(block, f"{where}.{i}") if kind == "image" else None
+        part: ir.Part | None = None
+        if kind == "text":
+            part = _text(block, f"{where}.{i}")
+        elif kind == "image":
+            part = _image(block, f"{where}.{i}")
         if part is not None:
             parts.append(part)
     return tuple(parts)

@@ -13,7 +13,8 @@ from typing import Any
 import orjson
 
 from core import errors, ir
-from core.dialects.anthropic.upstream import args_object, image_block, tool_id
+from core.dialects.anthropic.upstream import image_block, tool_id
+from core.dialects.parts import args_object
 
 _STOP_IN: dict[Any, ir.StopReason] = {
     "end_turn": "end_turn",

@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
-
 from core import ir
+from core.dialects.parts import args_object, split_data_url
 
 DEFAULT_MAX_TOKENS = 32000
 MIN_BUDGET = 1024  # Claude rejects smaller thinking budgets
@@ -51,17 +50,6 @@ def render_request(req: ir.Request) -> dict[str, Any]:
 def tool_id(raw: str) -> str:
     """A call id Claude accepts; the same input always gives the same id, so calls and results still pair."""
     return _BAD_ID_CHARS.sub("_", raw) or "toolu_empty"
-
-
-def args_object(arguments: str) -> dict[str, Any]:
-    """Tool-call arguments (JSON text) as the object Claude wants; anything else becomes ``{}``."""
-    if not arguments:
-        return {}
-    try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 # --- messages ------------------------------------------------------------------------------------
@@ -158,16 +146,6 @@ def _document(part: ir.File) -> dict[str, Any] | None:
     if part.filename:
         block["title"] = part.filename
     return block
-
-
-def split_data_url(url: str) -> tuple[str, str] | None:
-    """``data:<media>;base64,<data>`` -> (media, data); None for any other URL."""
-    if not url.startswith("data:"):
-        return None
-    head, sep, data = url[5:].partition(",")
-    if not sep or not head.endswith(";base64"):
-        return None
-    return head[:-7] or "application/octet-stream", data
 
 
 # --- tools and options ---------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+"""Gemini ``streamGenerateContent?alt=sse`` <-> Deltas.
+
+Every SSE ``data:`` is a whole GenerateContentResponse; there are no event names and no ``[DONE]``.
+The last chunk carries ``finishReason`` and ``usageMetadata``. A functionCall part is always complete in
+Gemini, so the encoder holds a call until its arguments are complete and sends it as one part.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import orjson
+
+from core import errors, ir, sse
+from core.dialects.gemini.envelope import error_body
+from core.dialects.gemini.names import restore_map
+from core.dialects.gemini.response import (
+    candidate_parts,
+    first_candidate,
+    new_call_id,
+    stop_from_wire,
+    stop_to_wire,
+    unwrap,
+    upstream_error,
+    usage_from_wire,
+    usage_to_wire,
+)
+from core.dialects.parts import args_object
+
+
+class StreamDecoder:
+    """Gemini upstream chunks -> Deltas. Sanitised function names come back as the client declared them."""
+
+    __slots__ = ("_names", "_started", "_calls", "_usage")
+
+    def __init__(self, req: ir.Request) -> None:
+        self._names = restore_map(req)
+        self._started = False
+        self._calls = 0  # function calls seen so far: the next call's index
+        self._usage: ir.Usage | None = None
+
+    def feed(self, frame: sse.Frame) -> list[ir.Delta]:
+        if not frame.data or frame.data == "[DONE]":
+            return []
+        try:
+            chunk = orjson.loads(frame.data)
+        except orjson.JSONDecodeError:
+            return [ir.Delta("error", error=errors.UpstreamServerError("gemini: malformed stream chunk"))]
+        if not isinstance(chunk, dict):
+            return []
+        if "error" in chunk:
+            return [ir.Delta("error", error=upstream_error(chunk["error"]))]
+        chunk = unwrap(chunk)
+        out: list[ir.Delta] = []
+        if not self._started:
+            self._started = True
+            out.append(ir.Delta("start", id=_str(chunk.get("responseId")) or None,
+                                model=_str(chunk.get("modelVersion")) or None))
+        candidate = first_candidate(chunk)
+        for part in candidate_parts(candidate):
+            if isinstance(part, dict):
+                self._part(part, out)
+        self._usage_delta(chunk.get("usageMetadata"), out)
+        reason = candidate.get("finishReason")
+        if not candidate and isinstance(chunk.get("promptFeedback"), dict) and chunk["promptFeedback"].get("blockReason"):
+            reason = "SAFETY"
+        if reason:
+            out.append(ir.Delta("stop", stop_reason=stop_from_wire(reason, self._calls > 0)))
+        return out
+
+    def _part(self, part: dict[str, Any], out: list[ir.Delta]) -> None:
+        signature = _str(part.get("thoughtSignature")) or None
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            name, args, index = _str(call.get("name")), call.get("args"), self._calls
+            self._calls += 1
+            out.append(ir.Delta("tool_call_start", index=index, id=_str(call.get("id")) or new_call_id(),
+                                name=self._names.get(name, name), signature=signature))
+            out.append(ir.Delta("tool_args", index=index, text=orjson.dumps(args if isinstance(args, dict) else {}).decode()))
+            return
+        text = part.get("text")
+        if not isinstance(text, str):
+            return  # inline images and code execution have no stream Delta
+        if part.get("thought") is True:
+            if text:
+                out.append(ir.Delta("reasoning", text=text))
+            if signature:
+                out.append(ir.Delta("reasoning", signature=signature))
+            return
+        if signature:  # the signature closes the thinking before this part, so it goes first
+            out.append(ir.Delta("reasoning", signature=signature))
+        if text:
+            out.append(ir.Delta("text", text=text))
+
+    def _usage_delta(self, meta: Any, out: list[ir.Delta]) -> None:
+        if isinstance(meta, dict):
+            usage = usage_from_wire(meta)
+            if usage != self._usage:  # Gemini repeats the counts on every chunk
+                self._usage = usage
+                out.append(ir.Delta("usage", usage=usage))
+
+
+class _Call:
+    __slots__ = ("id", "name", "signature", "args")
+
+    def __init__(self, delta: ir.Delta) -> None:
+        self.id, self.name, self.signature = delta.id, delta.name or "", delta.signature
+        self.args: list[str] = []
+
+    def part(self) -> dict[str, Any]:
+        call: dict[str, Any] = {"name": self.name, "args": args_object("".join(self.args))}
+        if self.id:
+            call = {"id": self.id, **call}
+        part: dict[str, Any] = {"functionCall": call}
+        if self.signature:
+            part["thoughtSignature"] = self.signature
+        return part
+
+
+class StreamEncoder:
+    """Deltas -> Gemini SSE chunks for a client: one chunk per text or reasoning delta, calls held until
+    complete, and a last chunk with finishReason and usageMetadata."""
+
+    __slots__ = ("_id", "_model", "_calls", "_usage", "_stop", "_saw_call", "_done")
+
+    def __init__(self, req: ir.Request) -> None:
+        self._id: str | None = None
+        self._model = req.model
+        self._calls: dict[int, _Call] = {}  # Delta index -> call still collecting arguments
+        self._usage = ir.Usage()
+        self._stop: ir.StopReason | None = None
+        self._saw_call = self._done = False
+
+    def feed(self, delta: ir.Delta) -> list[bytes]:
+        if self._done:
+            return []
+        kind = delta.kind
+        if kind == "text":
+            return [self._chunk([{"text": delta.text}])] if delta.text else []
+        if kind == "reasoning":
+            return self._reasoning(delta)
+        if kind == "tool_args":
+            call = self._calls.get(delta.index)
+            if call is not None and delta.text:
+                call.args.append(delta.text)
+        elif kind == "tool_call_start":
+            self._calls[delta.index] = _Call(delta)
+            self._saw_call = True
+        elif kind == "usage" and delta.usage is not None:
+            self._usage = self._usage.merge(delta.usage)
+        elif kind == "stop":
+            self._stop = delta.stop_reason
+        elif kind == "start":
+            self._id = delta.id or self._id
+            self._model = delta.model or self._model
+        elif kind == "error":
+            return self.fail(delta.error)
+        return []
+
+    def close(self) -> list[bytes]:
+        if self._done:
+            return []
+        self._done = True
+        reason = "tool_use" if self._saw_call and self._stop in (None, "end_turn") else self._stop
+        return [self._chunk([], finish=stop_to_wire(reason))]
+
+    def fail(self, err: Any) -> list[bytes]:
+        if self._done:
+            return []
+        self._done = True
+        if not isinstance(err, errors.ProxyError):
+            err = errors.UpstreamServerError("stream failed")
+        return [sse.encode(orjson.dumps(error_body(err)))]
+
+    def _reasoning(self, delta: ir.Delta) -> list[bytes]:
+        if not delta.text and not delta.signature:
+            return []
+        part: dict[str, Any] = {"text": delta.text, "thought": True}
+        if delta.signature:
+            part["thoughtSignature"] = delta.signature
+        return [self._chunk([part])]
+
+    def _chunk(self, parts: list[dict[str, Any]], finish: str | None = None) -> bytes:
+        if self._calls:  # calls are complete once anything else follows them
+            parts = [c.part() for c in self._calls.values()] + parts
+            self._calls = {}
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}}
+        if finish is not None:
+            candidate["finishReason"] = finish
+        candidate["index"] = 0
+        body: dict[str, Any] = {"candidates": [candidate]}
+        if finish is not None:
+            body["usageMetadata"] = usage_to_wire(self._usage)
+        if self._id is None:
+            self._id = secrets.token_hex(12)
+        body["modelVersion"] = self._model
+        body["responseId"] = self._id
+        return sse.encode(orjson.dumps(body))
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""

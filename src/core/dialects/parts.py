@@ -1,0 +1,59 @@
+"""Operations on IR parts that several dialects need in exactly the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from core import ir
+
+
+def split_results(role: ir.Role, parts: list[ir.Part]) -> list[ir.Message]:
+    """One wire turn -> IR messages: each run of ToolResult parts becomes a ``tool`` message in place.
+
+    Anthropic and Gemini put tool results inside user turns; the IR keeps them in ``tool`` messages so a
+    renderer meets one shape whatever the client spoke. ``[result, result, text]`` from a user turn gives
+    ``tool(result, result), user(text)``.
+    """
+    out: list[ir.Message] = []
+    run: list[ir.Part] = []
+    run_role: ir.Role = role
+    for part in parts:
+        part_role: ir.Role = "tool" if isinstance(part, ir.ToolResult) else role
+        if run and part_role != run_role:
+            out.append(ir.Message(run_role, tuple(run)))
+            run = []
+        run_role = part_role
+        run.append(part)
+    if run:
+        out.append(ir.Message(run_role, tuple(run)))
+    return out
+
+
+def split_data_url(url: str) -> tuple[str, str] | None:
+    """``data:<media>;base64,<data>`` -> (media, data); None for any other URL."""
+    if not url.startswith("data:"):
+        return None
+    head, sep, data = url[5:].partition(",")
+    if not sep or not head.endswith(";base64"):
+        return None
+    return head[:-7] or "application/octet-stream", data
+
+
+def args_object(arguments: str) -> dict[str, Any]:
+    """Tool-call arguments (JSON text) as an object; empty, invalid or non-object text gives ``{}``."""
+    if not arguments:
+        return {}
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def result_text(content: str | tuple[ir.Part, ...]) -> str:
+    """A tool result's text: the string itself, or its Text parts joined by newlines."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(p.text for p in content if isinstance(p, ir.Text))

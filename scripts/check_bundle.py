@@ -1,0 +1,109 @@
+"""Check the `sam build` output: what Lambda will unzip, and that it imports on Python 3.12.
+
+The layer holds aarch64 wheels that cannot load on an x86_64 build host, so the import runs the built function
+code against an x86_64 twin of the same requirements (same resolved versions, checked) plus boto3, which the
+Lambda runtime provides. Run with a python3.12: ``scripts/sam.sh check``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / ".aws-sam" / "build"
+LAYER = BUILD / "DependenciesLayer" / "python"
+TWIN = ROOT / ".aws-sam" / "x86-twin"
+FUNCTIONS = ("ApiFunction", "RefresherFunction", "BufferedFunction")
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all its layers
+WEB_ADAPTER_ALLOWANCE = 10 * 1024 * 1024  # the LWA layer (~5 MB), counted against ApiFunction
+X86 = ["--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "--implementation", "cp",
+       "--python-version", "3.12", "--only-binary=:all:"]
+
+
+def tree_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def distributions(site: Path) -> set[str]:
+    return {d.name.removesuffix(".dist-info").lower() for d in site.glob("*.dist-info")}
+
+
+def check_files(fn_dir: Path) -> list[str]:
+    problems = []
+    run_sh = fn_dir / "run.sh"
+    if not run_sh.is_file() or not os.access(run_sh, os.X_OK):
+        problems.append(f"{fn_dir.name}: run.sh missing or not executable")
+    if not list((fn_dir / "handlers" / "__pycache__").glob("api.cpython-312.pyc")):
+        problems.append(f"{fn_dir.name}: handlers/api.py has no precompiled cpython-312 bytecode")
+    if not (fn_dir / "config.lambda.yaml").is_file():
+        problems.append(f"{fn_dir.name}: bundled config.lambda.yaml missing")
+    return problems
+
+
+def build_twin() -> list[str]:
+    reqs = subprocess.run([sys.executable, str(ROOT / "deploy" / "lambda_requirements.py")], check=True,
+                          capture_output=True, text=True).stdout.split()
+    pins = sorted(_pins(LAYER))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *X86,
+                    "--target", str(TWIN / "deps"), "--upgrade", *pins], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *X86,
+                    "--target", str(TWIN / "runtime"), "--upgrade", "boto3"], check=True)
+    missing = {_norm(re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0]) for r in reqs} - {
+        _norm(p.split("==")[0]) for p in pins}
+    return [f"requirement not in the layer: {name}" for name in sorted(missing)]
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def _pins(site: Path) -> set[str]:
+    """``name==version`` for every distribution in ``site`` (dist-info dir names are ``name-version``)."""
+    return {"==".join(d.rsplit("-", 1)) for d in distributions(site)}
+
+
+def check_import(fn_dir: Path) -> tuple[list[str], float]:
+    path = os.pathsep.join([str(fn_dir), str(TWIN / "deps"), str(TWIN / "runtime")])
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path, "PYTHONNOUSERSITE": "1",
+           "CLIPROXY_CONFIG": str(fn_dir / "config.lambda.yaml"), "AWS_DEFAULT_REGION": "us-east-1"}
+    code = "import time; t=time.perf_counter(); import handlers.api, handlers.refresher; print(time.perf_counter()-t)"
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path[:0]={path.split(os.pathsep)!r}; {code}"],
+                          env=env, capture_output=True, text=True, cwd=fn_dir)
+    if proc.returncode != 0:
+        return [f"{fn_dir.name}: import handlers.api failed:\n{proc.stderr[-2000:]}"], 0.0
+    return [], float(proc.stdout.strip() or time.perf_counter() - started)
+
+
+def main() -> int:
+    if sys.version_info[:2] != (3, 12):
+        print("check_bundle: run with python3.12 (the Lambda runtime's version)", file=sys.stderr)
+        return 2
+    problems = [] if LAYER.is_dir() else [f"no layer build at {LAYER}: run `scripts/sam.sh build` first"]
+    layer_size = tree_size(LAYER) if LAYER.is_dir() else 0
+    for name in FUNCTIONS:
+        fn_dir = BUILD / name
+        size = tree_size(fn_dir) + layer_size + (WEB_ADAPTER_ALLOWANCE if name == "ApiFunction" else 0)
+        print(f"check_bundle: {name}: {size / 2**20:.1f} MB unzipped with layers (limit 250 MB)")
+        if size >= LAMBDA_UNZIPPED_LIMIT:
+            problems.append(f"{name}: {size} bytes unzipped is over Lambda's limit")
+        problems += check_files(fn_dir)
+    if not problems:
+        problems += build_twin()
+        errors, seconds = check_import(BUILD / "ApiFunction")
+        problems += errors
+        if not errors:
+            print(f"check_bundle: built ApiFunction imports handlers.api + handlers.refresher in {seconds * 1000:.0f} ms "
+                  "(x86_64 twin of the layer, python3.12, bytecode from the bundle)")
+    for p in problems:
+        print("check_bundle:", p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

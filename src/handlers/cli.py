@@ -1,0 +1,180 @@
+"""The ``cliproxy`` command: ``serve``, ``auth import|list|remove``, ``store init``.
+
+Every subcommand takes ``--config FILE`` (default ``$CLIPROXY_CONFIG``, then ``./config.yaml``, else the
+built-in defaults) and works on the store that config names. Problems the user can fix (config, credential
+files, keys) print one line to stderr and exit 2; nothing here prints a token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from core.config import Config
+    from core.credentials import Credential
+    from core.store.base import Store
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="cliproxy: %(message)s")
+    from core import authfiles, crypto
+    from core.config import ConfigError
+    from core.store import records
+
+    try:
+        return args.run(args)
+    except (ConfigError, authfiles.AuthFileError, crypto.CryptoError, records.MissingKeyError) as exc:
+        print(f"cliproxy: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="config file (default: $CLIPROXY_CONFIG, then ./config.yaml)")
+    top = argparse.ArgumentParser(prog="cliproxy", description="Pool coding-agent credentials behind one URL.")
+    top.add_argument("--config", metavar="FILE", default=None, help=argparse.SUPPRESS)
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", parents=[common], help="run the local server")
+    serve.add_argument("--host", help="listen address (default: config host)")
+    serve.add_argument("--port", type=int, help="listen port (default: config port, 8317)")
+    serve.set_defaults(run=_serve)
+
+    auth = commands.add_parser("auth", help="manage imported OAuth credentials").add_subparsers(
+        dest="auth_command", required=True, metavar="ACTION")
+    imp = auth.add_parser("import", parents=[common], help="import CLIProxyAPI / Codex CLI / Claude Code files")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.set_defaults(run=_auth_import)
+    auth.add_parser("list", parents=[common], help="list stored credentials").set_defaults(run=_auth_list)
+    remove = auth.add_parser("remove", parents=[common], help="remove a stored credential")
+    remove.add_argument("id", metavar="ID")
+    remove.set_defaults(run=_auth_remove)
+
+    store = commands.add_parser("store", help="state store tasks").add_subparsers(
+        dest="store_command", required=True, metavar="ACTION")
+    store.add_parser("init", parents=[common], help="create the SQLite schema or the DynamoDB table") \
+        .set_defaults(run=_store_init)
+    return top
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from core import config
+
+    return config.load_or_defaults(args.config)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    from handlers import server
+
+    server.run(cfg, host=args.host or cfg.host, port=args.port if args.port is not None else cfg.port)
+    return 0
+
+
+def _auth_import(args: argparse.Namespace) -> int:
+    from core import authfiles
+
+    creds = [authfiles.parse_file(path) for path in args.files]  # all files parse before anything is written
+    return asyncio.run(_with_store(_config(args), lambda store: _save_all(store, creds)))
+
+
+async def _save_all(store: Store, creds: list[Credential]) -> int:
+    from core.store import records
+
+    for cred in creds:
+        existing = await records.get_credential(store, cred.id)
+        saved = await records.save_credential(store, cred, expected_version=existing.version if existing else 0)
+        if saved is None:
+            print(f"cliproxy: {cred.id}: changed while importing; run the import again", file=sys.stderr)
+            return 1
+        print(f"{'updated' if existing else 'imported'} {cred.id} ({_describe(cred)})")
+    return 0
+
+
+def _auth_list(args: argparse.Namespace) -> int:
+    return asyncio.run(_with_store(_config(args), _print_list))
+
+
+async def _print_list(store: Store) -> int:
+    from core.store import records
+
+    creds = await records.load_credentials(store)
+    if not creds:
+        print("no stored credentials (add some with: cliproxy auth import FILE)")
+        return 0
+    rows = [("ID", "KIND", "ACCOUNT", "EXPIRES")]
+    rows += [(c.id, c.kind, c.email or c.account_id or "-", _expiry(c.expires_at) + (" (disabled)" * c.disabled))
+             for c in creds]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[3])
+    return 0
+
+
+def _auth_remove(args: argparse.Namespace) -> int:
+    async def remove(store: Store) -> int:
+        from core.store import records
+
+        if not await records.delete_credential(store, args.id):
+            print(f"cliproxy: no stored credential {args.id!r} (see: cliproxy auth list)", file=sys.stderr)
+            return 1
+        print(f"removed {args.id}")
+        return 0
+
+    return asyncio.run(_with_store(_config(args), remove))
+
+
+def _store_init(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+
+    async def init(store: Store) -> int:
+        created = await store.init()  # type: ignore[attr-defined]  # every open_store backend has init()
+        if cfg.store.backend == "dynamodb":
+            state = "created" if created else "already exists"
+            where = f" at {cfg.store.endpoint_url}" if cfg.store.endpoint_url else f" in {cfg.store.region}"
+            print(f"dynamodb table {cfg.store.table}{where}: {state}")
+        elif cfg.store.backend == "sqlite":
+            print(f"sqlite store ready at {cfg.store.path}")
+        else:
+            print("memory store: nothing to create (state is lost when the process exits)")
+        return 0
+
+    return asyncio.run(_with_store(cfg, init))
+
+
+async def _with_store(cfg: Config, work) -> int:  # type: ignore[no-untyped-def]
+    from core import store as stores
+
+    store = stores.open_store(cfg.store)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def _describe(cred: Credential) -> str:
+    who = cred.email or cred.account_id or "unknown account"
+    return f"{cred.kind}, {who}, expires {_expiry(cred.expires_at)}"
+
+
+def _expiry(at: float | None) -> str:
+    if at is None:
+        return "unknown"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+    left = at - time.time()
+    if left <= 0:
+        return f"{when} (expired; refreshed on use)"
+    return f"{when} (in {left / 86400:.1f}d)" if left >= 86400 else f"{when} (in {left / 3600:.1f}h)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -50,15 +50,19 @@ def has_path(root: Any, path: str) -> bool:
     return _walk(root, split_path(path)) is not _MISSING
 
 
-def set_path(root: Any, path: str, value: Any) -> Any:
+def set_path(root: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of ``root`` with ``value`` at ``path``; missing objects are created, scalars in the way replaced."""
-    return _set(root, split_path(path), value)
+    out: dict[str, Any] = _set(root, split_path(path), value)
+    return out
 
 
-def delete_path(root: Any, path: str) -> Any:
+def delete_path(root: dict[str, Any], path: str) -> dict[str, Any]:
     """A copy of ``root`` without ``path`` (the same object when the path is absent)."""
     keys = split_path(path)
-    return _delete(root, keys) if _walk(root, keys) is not _MISSING else root
+    if _walk(root, keys) is _MISSING:
+        return root
+    out: dict[str, Any] = _delete(root, keys)
+    return out
 
 
 def _walk(node: Any, keys: list[str]) -> Any:

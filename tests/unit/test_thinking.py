@@ -175,6 +175,15 @@ ROWS: list[tuple[str, str, str, str, ThinkingSupport | None, dict[str, Any], dic
     ("adA1-raw", CHAT, CLAUDE, "claude-sonnet-4-6-model", SONNET_46, claude_adaptive("minimal"), {C_EFFORT: "low"}),
     ("adA5-raw", CHAT, CLAUDE, "claude-opus-4-6-model", OPUS_46, claude_adaptive("xhigh"), {C_EFFORT: "max"}),
     ("adA6-raw", CHAT, CLAUDE, "claude-sonnet-4-6-model", SONNET_46, claude_adaptive("xhigh"), {C_EFFORT: "high"}),
+    # ... and so does one that renders the effort as a budget (level_to_budget, capped below max_tokens).
+    ("adA1-budget", CHAT, CLAUDE, "claude-sonnet-4-6-model", SONNET_46, claude_on(512),
+     {T_TYPE: "adaptive", C_EFFORT: "low", T_BUDGET: ABSENT}),
+    ("adA5-budget", CHAT, CLAUDE, "claude-opus-4-6-model", OPUS_46, claude_on(31999), {C_EFFORT: "max"}),
+    ("adB8-budget", GEMINI, CLAUDE, "claude-sonnet-4-6-model", SONNET_46, claude_on(1024), {C_EFFORT: "low"}),
+    ("adB11-budget", GEMINI, CLAUDE, "claude-opus-4-6-model", OPUS_46, claude_on(32768), {C_EFFORT: "max"}),
+    # A budget suffix is what the user asked for: it stays a budget on an adaptive model.
+    ("ad-suffix", CHAT, CLAUDE, "claude-sonnet-4-6-model(8192)", SONNET_46, claude_adaptive("high"),
+     {T_TYPE: "enabled", T_BUDGET: 8192, C_EFFORT: ABSENT}),
 ]
 
 

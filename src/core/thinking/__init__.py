@@ -87,7 +87,10 @@ def apply_thinking(body: dict[str, Any], model: str, from_format: str, to_format
     if intent is None:
         return body
     entry = catalog.lookup(base)
-    checked = validate(intent, support, same_family=_same_family(from_fmt, to_fmt, entry),
+    same_family = _same_family(from_fmt, to_fmt, entry)
+    if wanted is None and not same_family and to_fmt == "anthropic":
+        intent = _as_adaptive_effort(intent, support)
+    checked = validate(intent, support, same_family=same_family,
                        from_suffix=wanted is not None, to_claude=to_fmt == "anthropic")
     max_output = entry.max_completion_tokens if entry else None
     return wire.write(body, checked, support, to_fmt, max_output=max_output)
@@ -101,6 +104,15 @@ def read_intent(body: dict[str, Any], dialect: str) -> Intent | None:
 def _format(name: str) -> str:
     name = (name or "").strip().lower()
     return _FORMAT_ALIASES.get(name, name)
+
+
+def _as_adaptive_effort(intent: Intent, support: ThinkingSupport) -> Intent:
+    """A budget carried over from another family reaches an adaptive Claude model as an effort (§4.1)."""
+    levels = tuple(level.lower() for level in support.levels)
+    if intent.mode != "budget" or not levels or not (support.min_budget or support.max_budget):
+        return intent
+    effort = claude_effort(budget_to_level(intent.budget) or "", supports_max="max" in levels)
+    return Intent.of_level(effort) if effort else intent
 
 
 def _same_family(from_fmt: str, to_fmt: str, entry: catalog.ModelEntry | None) -> bool:

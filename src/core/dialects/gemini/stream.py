@@ -57,11 +57,11 @@ class StreamDecoder:
             self._started = True
             out.append(ir.Delta("start", id=_str(chunk.get("responseId")) or None,
                                 model=_str(chunk.get("modelVersion")) or None))
+        self._usage_delta(chunk.get("usageMetadata"), out)  # first, so a client's start event can carry it
         candidate = first_candidate(chunk)
         for part in candidate_parts(candidate):
             if isinstance(part, dict):
                 self._part(part, out)
-        self._usage_delta(chunk.get("usageMetadata"), out)
         reason = candidate.get("finishReason")
         if not candidate and isinstance(chunk.get("promptFeedback"), dict) and chunk["promptFeedback"].get("blockReason"):
             reason = "SAFETY"

@@ -38,11 +38,11 @@ class Reader:
             raise self.error(key, f"expected a mapping, got {_shown(raw)}")
         return {str(k): v for k, v in raw.items()}
 
-    def sequence(self, raw: Any, key: str) -> list[Any]:
+    def sequence(self, raw: Any, key: str, *, secret: bool = False) -> list[Any]:
         if raw is None:
             return []
         if not isinstance(raw, list):
-            raise self.error(key, f"expected a list, got {_shown(raw)}")
+            raise self.error(key, f"expected a list, got {_shown(raw, secret)}")
         return raw
 
     def known_keys(self, doc: Mapping[str, Any], at: str, allowed: set[str]) -> None:
@@ -75,7 +75,7 @@ class Reader:
 
     def strings(self, raw: Any, key: str, *, secret: bool = False) -> list[str]:
         out = []
-        for i, item in enumerate(self.sequence(raw, key)):
+        for i, item in enumerate(self.sequence(raw, key, secret=secret)):
             if not isinstance(item, str) or not item.strip():
                 raise self.error(f"{key}[{i}]", f"expected a non-empty string, got {_shown(item, secret)}")
             out.append(item.strip())

@@ -1,0 +1,74 @@
+"""Gemini: the Generative Language API (AI Studio) with an API key; the model travels in the URL.
+
+Reference: claude-gemini-upstream.md §2.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+import orjson
+
+from core import errors
+from core.executors import base
+
+if TYPE_CHECKING:
+    import httpx
+
+    from core import ir
+    from core.credentials import Credential
+    from core.errors import ProxyError
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+API_VERSION = "v1beta"
+
+
+class GeminiExecutor:
+    kind: ClassVar[ir.UpstreamKind] = "gemini"
+    dialect: ClassVar[ir.Dialect] = "gemini"
+
+    def upstream_stream(self, client_stream: bool) -> bool:
+        return client_stream
+
+    def finalize(self, body: dict[str, Any], req: ir.Request, ctx: base.CallContext) -> dict[str, Any]:
+        body.pop("model", None)  # the URL names the model; the API refuses it in the body
+        body.pop("session_id", None)
+        if ctx.count_tokens and set(body) - {"contents", "generateContentRequest"}:
+            # countTokens takes bare contents, or a whole request (system, tools) under generateContentRequest
+            request = {key: value for key, value in body.items() if key != "generateContentRequest"}
+            return {"generateContentRequest": {"model": f"models/{ctx.upstream_model}", **request}}
+        return body
+
+    def build(self, body: dict[str, Any], req: ir.Request, cred: Credential,
+              ctx: base.CallContext) -> base.UpstreamRequest:
+        base_url = (cred.base_url or DEFAULT_BASE_URL).rstrip("/")
+        if ctx.count_tokens:
+            method = "countTokens"
+        else:
+            method = "streamGenerateContent?alt=sse" if ctx.stream else "generateContent"
+        url = f"{base_url}/{API_VERSION}/models/{quote(ctx.upstream_model, safe='.-_')}:{method}"
+        headers = {"content-type": "application/json"}
+        if cred.api_key:
+            headers["x-goog-api-key"] = cred.api_key
+        else:
+            headers["authorization"] = f"Bearer {cred.access_token or ''}"
+        headers.update((name.lower(), value) for name, value in cred.headers.items())
+        return base.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
+
+    def classify(self, status: int, headers: httpx.Headers, body: bytes) -> ProxyError | None:
+        return base.classify_status(status, headers, body, dialect=self.dialect)
+
+    def classify_event(self, payload: Any) -> ProxyError | None:
+        """A ``{"error": {...}}`` chunk inside a 200 stream."""
+        if isinstance(payload, list) and payload:
+            payload = payload[0]
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            return base.classify_payload(payload, dialect=self.dialect)
+        return None
+
+    async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
+        raise errors.UpstreamAuthError("credential cannot be refreshed")
+
+
+EXECUTOR = GeminiExecutor()

@@ -1,0 +1,66 @@
+"""OpenAI-compatible: any Chat Completions endpoint; ``base_url`` includes the version (``http://host/v1``).
+
+Reference: claude-gemini-upstream.md §5.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+
+from core import errors
+from core.executors import base
+
+if TYPE_CHECKING:
+    import httpx
+
+    from core import ir
+    from core.credentials import Credential
+    from core.errors import ProxyError
+
+
+class OpenAICompatExecutor:
+    kind: ClassVar[ir.UpstreamKind] = "openai_compat"
+    dialect: ClassVar[ir.Dialect] = "openai_chat"
+
+    def upstream_stream(self, client_stream: bool) -> bool:
+        return client_stream
+
+    def finalize(self, body: dict[str, Any], req: ir.Request, ctx: base.CallContext) -> dict[str, Any]:
+        body["model"] = ctx.upstream_model
+        body["stream"] = ctx.stream
+        if ctx.stream:  # usage only arrives in streams that ask for it; the proxy always needs it
+            options = body.get("stream_options")
+            body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        else:
+            body.pop("stream_options", None)  # refused without stream:true
+        return body
+
+    def build(self, body: dict[str, Any], req: ir.Request, cred: Credential,
+              ctx: base.CallContext) -> base.UpstreamRequest:
+        if not cred.base_url:
+            raise errors.UpstreamAuthError("openai-compatibility credential has no base-url")
+        url = cred.base_url.rstrip("/") + "/chat/completions"
+        headers = {"content-type": "application/json"}
+        if cred.secret:
+            headers["authorization"] = f"Bearer {cred.secret}"
+        if ctx.stream:
+            headers["accept"] = "text/event-stream"
+        headers.update((name.lower(), value) for name, value in cred.headers.items())
+        return base.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
+
+    def classify(self, status: int, headers: httpx.Headers, body: bytes) -> ProxyError | None:
+        return base.classify_status(status, headers, body, dialect=self.dialect)
+
+    def classify_event(self, payload: Any) -> ProxyError | None:
+        """A ``{"error": {...}}`` chunk inside a 200 stream."""
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            return base.classify_payload(payload, dialect=self.dialect)
+        return None
+
+    async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
+        raise errors.UpstreamAuthError("credential cannot be refreshed")
+
+
+EXECUTOR = OpenAICompatExecutor()

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from core import errors, ir
+from core.credentials import Credential
+from core.executors import codex
+from core.executors.base import CallContext
+
+EX = codex.EXECUTOR
+REQ = ir.Request(model="gpt-5-codex", messages=(), dialect="openai_responses", stream=True)
+OAUTH = Credential(id="c1", kind="codex", provider="codex", auth_type="oauth", access_token="at-1",
+                   refresh_token="rt-1", account_id="acct-1")
+API_KEY = Credential(id="k1", kind="codex", provider="codex", api_key="sk-1", base_url="http://up.test/v1/",
+                     headers={"X-Team": "blue"})
+
+
+def ctx(**kw) -> CallContext:
+    return CallContext(**{"stream": True, "upstream_model": "gpt-5-codex", **kw})
+
+
+def test_oauth_build_posts_to_chatgpt_backend_with_account_and_codex_headers():
+    ureq = EX.build({"model": "gpt-5-codex"}, REQ, OAUTH, ctx(cache_key="key-1"))
+    assert ureq.method == "POST"
+    assert ureq.url == "https://chatgpt.com/backend-api/codex/responses"
+    assert ureq.stream is True
+    assert ureq.headers == {
+        "content-type": "application/json",
+        "authorization": "Bearer at-1",
+        "accept": "text/event-stream",
+        "user-agent": codex.DEFAULT_USER_AGENT,
+        "session_id": "key-1",
+        "originator": "codex_cli_rs",
+        "chatgpt-account-id": "acct-1",
+    }
+    assert orjson.loads(ureq.body) == {"model": "gpt-5-codex"}
+
+
+def test_api_key_build_uses_base_url_custom_headers_and_no_oauth_headers():
+    ureq = EX.build({}, REQ, API_KEY, ctx())
+    assert ureq.url == "http://up.test/v1/responses"
+    assert ureq.headers == {
+        "content-type": "application/json",
+        "authorization": "Bearer sk-1",
+        "accept": "text/event-stream",
+        "user-agent": codex.DEFAULT_USER_AGENT,
+        "x-team": "blue",
+    }
+
+
+def test_client_codex_headers_are_forwarded_and_client_session_wins_over_cache_key():
+    client = {"user-agent": "codex_exec/0.169.0", "originator": "codex_exec", "version": "0.169.0",
+              "session_id": "client-session", "x-client-request-id": "r1", "x-codex-turn-metadata": "{}",
+              "cookie": "never-forwarded"}
+    headers = EX.build({}, REQ, OAUTH, ctx(cache_key="key-1", client_headers=client)).headers
+    assert headers["user-agent"] == "codex_exec/0.169.0"
+    assert headers["originator"] == "codex_exec"
+    assert headers["session_id"] == "client-session"
+    assert (headers["version"], headers["x-client-request-id"], headers["x-codex-turn-metadata"]) == ("0.169.0", "r1", "{}")
+    assert "cookie" not in headers
+
+
+def test_finalize_forces_codex_fields_and_deletes_refused_ones():
+    body = {
+        "model": "alias", "input": "hi", "stream": False, "store": True, "instructions": None,
+        "stream_options": {"include_usage": True}, "previous_response_id": "resp_1", "safety_identifier": "s",
+        "max_output_tokens": 10, "max_completion_tokens": 10, "temperature": 0.2, "top_p": 0.9,
+        "truncation": "auto", "context_management": [], "user": "u", "service_tier": "flex",
+        "prompt_cache_retention": "24h", "prompt_cache_key": "client-key",
+    }
+    out = EX.finalize(body, REQ, ctx(cache_key="key-1"))
+    assert out == {
+        "model": "gpt-5-codex", "stream": True, "store": False, "instructions": "",
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
+        "prompt_cache_retention": "24h", "prompt_cache_key": "key-1",
+        "include": ["reasoning.encrypted_content"],
+    }
+
+
+def test_finalize_keeps_priority_tier_and_client_include_and_drops_retention_for_count_tokens():
+    body = {"input": [], "service_tier": "priority", "include": ["file_search_call.results"],
+            "prompt_cache_retention": "24h", "instructions": "be brief", "prompt_cache_key": "client-key"}
+    out = EX.finalize(body, REQ, ctx(count_tokens=True))
+    assert out["service_tier"] == "priority"
+    assert out["include"] == ["file_search_call.results", "reasoning.encrypted_content"]
+    assert out["instructions"] == "be brief"
+    assert out["prompt_cache_key"] == "client-key"
+    assert "prompt_cache_retention" not in out
+
+
+def test_finalize_renames_system_role_and_web_search_preview_without_touching_the_originals():
+    system = {"type": "message", "role": "system", "content": "rules"}
+    preview = {"type": "web_search_preview"}
+    body = {"input": [system, {"role": "user", "content": "q"}],
+            "tools": [preview, {"type": "web_search_preview_2025_03_11"}, {"type": "function", "name": "f"}]}
+    out = EX.finalize(body, REQ, ctx())
+    assert [i["role"] for i in out["input"]] == ["developer", "user"]
+    assert [t["type"] for t in out["tools"]] == ["web_search", "web_search", "function"]
+    assert system["role"] == "system" and preview["type"] == "web_search_preview"
+
+
+def test_upstream_is_always_streamed():
+    assert EX.upstream_stream(False) is True and EX.upstream_stream(True) is True
+
+
+def test_usage_limit_429_is_a_rate_limit_with_the_reset_delay():
+    body = orjson.dumps({"error": {"type": "usage_limit_reached", "message": "limit", "resets_in_seconds": 1234}})
+    err = EX.classify(429, {}, body)
+    assert isinstance(err, errors.UpstreamRateLimitError)
+    assert err.retry_after == 1234
+    assert err.code == "usage_limit_reached"
+
+
+def test_response_failed_event_is_classified_by_its_code():
+    failed = {"type": "response.failed", "response": {"error": {"code": "rate_limit_exceeded", "message": "slow"}}}
+    assert isinstance(EX.classify_event(failed), errors.UpstreamRateLimitError)
+    overloaded = {"type": "error", "code": "server_is_overloaded", "message": "busy"}
+    assert isinstance(EX.classify_event(overloaded), errors.UpstreamServerError)
+    too_long = {"type": "response.failed", "response": {"error": {"code": "context_length_exceeded", "message": "x"}}}
+    assert isinstance(EX.classify_event(too_long), errors.UpstreamRejectedError)
+    assert EX.classify_event({"type": "response.output_text.delta", "delta": "x"}) is None
+
+
+async def test_api_key_credentials_cannot_be_refreshed():
+    with pytest.raises(errors.UpstreamAuthError, match="cannot be refreshed"):
+        await EX.refresh(API_KEY, None, None)  # type: ignore[arg-type]

@@ -328,3 +328,12 @@ def test_non_stream_completion_round_trips():
 def test_max_tokens_stop_renders_as_length():
     resp = ir.Response(id="r", model="m", parts=(ir.Text("cut"),), stop_reason="max_tokens")
     assert openai_chat.render_response(resp, request())["choices"][0]["finish_reason"] == "length"
+
+
+def test_builtin_tools_from_other_dialects_are_dropped_for_chat_upstreams():
+    req = ir.Request(model="m", dialect="openai_responses", messages=(user("hi"),),
+                     tools=(ir.Tool("web_search", raw={"type": "web_search"}), ir.Tool("read", parameters=PARAMS)),
+                     tool_choice=ir.ToolChoice("tool", "web_search"))
+    body = openai_chat.render_request(req)
+    assert body["tools"] == [{"type": "function", "function": {"name": "read", "parameters": PARAMS}}]
+    assert "tool_choice" not in body

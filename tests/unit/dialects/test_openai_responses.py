@@ -611,3 +611,35 @@ def test_models_render_as_an_openai_list(dialect):
 
 def test_count_renders_input_tokens():
     assert openai_responses.render_count(42) == {"object": "response.input_tokens", "input_tokens": 42}
+
+
+def test_signed_thinking_blocks_from_another_upstream_become_separate_reasoning_items():
+    req = openai_responses.parse_request({"model": "claude", "input": "hi", "stream": True})
+    events = encode_responses(req, [
+        ir.Delta("start", id="msg_01", model="claude"),
+        ir.Delta("reasoning", text="first"), ir.Delta("reasoning", signature="sig1"),
+        ir.Delta("reasoning", text="second"), ir.Delta("reasoning", signature="sig2"),
+        ir.Delta("text", text="answer"), ir.Delta("stop", stop_reason="end_turn"),
+    ])
+    final = events[-1][1]["response"]
+    assert events[-1][0] == "response.completed"
+    assert [(o["type"], o.get("encrypted_content"), o.get("summary")) for o in final["output"]] == [
+        ("reasoning", "sig1", [{"type": "summary_text", "text": "first"}]),
+        ("reasoning", "sig2", [{"type": "summary_text", "text": "second"}]),
+        ("message", None, None),
+    ]
+    assert final["id"] == "msg_01" and final["usage"]["total_tokens"] == 0
+
+
+def test_failed_and_incomplete_events_validate_against_the_openai_sdk_types():
+    from openai.types.responses import ResponseStreamEvent
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(ResponseStreamEvent)
+    req = openai_responses.parse_request({"model": "m", "input": "hi"})
+    enc = openai_responses.StreamEncoder(req)
+    enc.feed(ir.Delta("text", text="a"))
+    for frame in sse.Decoder().feed(b"".join(enc.fail(errors.UpstreamServerError("down")))):
+        adapter.validate_python(json.loads(frame.data))
+    events = encode_responses(req, [ir.Delta("text", text="a"), ir.Delta("stop", stop_reason="max_tokens")])
+    adapter.validate_python(events[-1][1])

@@ -135,7 +135,9 @@ def _parse_tool_calls(raw: Any, i: int) -> list[ir.ToolCall]:
         return []
     calls: list[ir.ToolCall] = []
     for tc in raw:
-        fn = tc.get("function") if isinstance(tc, dict) else None
+        if not isinstance(tc, dict) or tc.get("type", "function") != "function":
+            continue  # custom tool calls have no neutral form
+        fn = tc.get("function")
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise BadRequestError(f"messages[{i}].tool_calls: each call needs function.name")
         args = fn.get("arguments")
@@ -252,10 +254,13 @@ def render_request(req: ir.Request) -> dict[str, Any]:
         "verbosity": req.verbosity,
     }
     body.update((k, v) for k, v in optional.items() if v is not None)
-    if req.tools:
-        body["tools"] = [_render_tool(t) for t in req.tools]
-    if req.tool_choice is not None:
-        body["tool_choice"] = _render_tool_choice(req.tool_choice, req.tools)
+    # Built-ins (Tool.raw) came from another dialect: their shapes mean nothing to a chat endpoint.
+    functions = [t for t in req.tools if t.raw is None]
+    if functions:
+        body["tools"] = [_render_tool(t) for t in functions]
+    choice = _render_tool_choice(req.tool_choice, functions) if req.tool_choice is not None else None
+    if choice is not None:
+        body["tool_choice"] = choice
     if req.response_format is not None:
         body["response_format"] = _render_response_format(req.response_format)
     return body
@@ -320,8 +325,6 @@ def _render_result(content: str | tuple[ir.Part, ...]) -> str | list[dict[str, A
 
 
 def _render_tool(t: ir.Tool) -> dict[str, Any]:
-    if t.raw is not None:
-        return t.raw
     fn: dict[str, Any] = {"name": t.name}
     if t.description is not None:
         fn["description"] = t.description
@@ -331,12 +334,12 @@ def _render_tool(t: ir.Tool) -> dict[str, Any]:
     return {"type": "function", "function": fn}
 
 
-def _render_tool_choice(choice: ir.ToolChoice, tools: tuple[ir.Tool, ...]) -> Any:
+def _render_tool_choice(choice: ir.ToolChoice, functions: list[ir.Tool]) -> Any:
     if choice.mode != "tool":
         return choice.mode
-    if any(t.raw is not None and t.raw.get("type") == choice.name for t in tools):
-        return {"type": choice.name}
-    return {"type": "function", "function": {"name": choice.name}}
+    if any(t.name == choice.name for t in functions):
+        return {"type": "function", "function": {"name": choice.name}}
+    return None  # a forced built-in that was dropped: leave the choice to the model
 
 
 def _render_response_format(rf: ir.ResponseFormat) -> dict[str, Any]:

@@ -80,7 +80,8 @@ class StreamDecoder:
         if isinstance(output_index, int):
             self._calls[output_index] = index
         name = str(item.get("name") or "")
-        return ir.Delta("tool_call_start", index=index, id=item.get("call_id"), name=self._names.get(name, name))
+        call_id = item.get("call_id") or item.get("id")
+        return ir.Delta("tool_call_start", index=index, id=call_id, name=self._names.get(name, name))
 
     def _call_index(self, ev: dict[str, Any]) -> int | None:
         index = self._calls.get(ev.get("item_id") or "")
@@ -157,6 +158,7 @@ _HANDLERS: dict[str | None, Callable[[StreamDecoder, dict[str, Any]], list[ir.De
     "response.created": StreamDecoder._created,
     "response.output_text.delta": StreamDecoder._text,
     "response.reasoning_summary_text.delta": StreamDecoder._summary,
+    "response.reasoning_text.delta": StreamDecoder._summary,  # raw reasoning, from models that expose it
     "response.output_item.added": StreamDecoder._item_added,
     "response.output_item.done": StreamDecoder._item_done,
     "response.function_call_arguments.delta": StreamDecoder._args_delta,
@@ -266,7 +268,9 @@ class StreamEncoder:
         out: list[bytes] = []
         self._emit(out, "error", {"code": code, "message": err.message, "param": err.param})
         response = self._response("failed", self._output, None)
-        response["error"] = {"code": code, "message": err.message}
+        # The response object's documented code for a server fault is server_error (SDK literal set).
+        response["error"] = {"code": "server_error" if code == "internal_server_error" else code,
+                             "message": err.message}
         self._emit(out, "response.failed", {"response": response})
         return out
 

@@ -7,12 +7,13 @@ import stat
 import subprocess
 import sys
 
+from tests.store.conftest import KEY, table_from_template
+
 from core import crypto
 from core import store as stores
 from core.config import StoreConfig
 from core.credentials import Credential
 from core.store import records
-from tests.store.conftest import KEY, table_from_template
 
 
 async def test_dynamodb_init_creates_an_on_demand_table_with_ttl_once(dynamodb_client):

@@ -170,9 +170,10 @@ async def test_usage_counters_add_up_per_day(store):
 
 
 async def test_dynamodb_without_a_key_refuses_credentials(dynamodb_client):
+    from tests.store.conftest import TABLE, create_test_table
+
     from core import store as stores
     from core.config import StoreConfig
-    from tests.store.conftest import TABLE, create_test_table
 
     create_test_table(dynamodb_client)
     keyless = stores.open_store(StoreConfig(backend="dynamodb", table=TABLE), dynamodb_client=dynamodb_client)

@@ -1,0 +1,110 @@
+"""Scheduled OAuth refresh (EventBridge, every 5 minutes): renew tokens that expire within the window.
+
+Requests refresh a token themselves only in its last ``state._REFRESH_MARGIN`` seconds; this keeps idle and
+cooled-down credentials fresh so no request waits on a token endpoint. The refresh goes through
+``PoolState.fresh`` (refresh lease, re-read, version-checked write), so racing with a request or another
+refresher run costs nothing and a rotated refresh token is spent exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from core import errors
+
+if TYPE_CHECKING:
+    import httpx
+
+    from core.config import Config
+    from core.credentials import Credential
+    from core.state import PoolState
+
+log = logging.getLogger("cliproxy.refresher")
+
+WINDOW_S = 15 * 60.0  # three schedule periods: one failed run still leaves two more before expiry
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    refreshed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # another instance had already refreshed it
+    failed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "refreshed": self.refreshed, "skipped": self.skipped,
+                "failed": self.failed}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point; the event (a scheduled EventBridge event) carries nothing we need."""
+    from handlers import runtime, telemetry
+
+    report = asyncio.run(run(runtime.load_config()))
+    telemetry.emit_counts({"CredentialsRefreshed": len(report.refreshed),
+                           "CredentialRefreshFailures": len(report.failed)})
+    log.info("refresh run: %s", report.as_dict())
+    return report.as_dict()
+
+
+async def run(config: Config, *, now: float | None = None, http: httpx.AsyncClient | None = None) -> Report:
+    """Refresh every stored OAuth credential that expires within ``WINDOW_S`` of ``now``."""
+    from core import store as stores
+    from core.executors import base
+    from core.state import PoolState
+    from core.store import records
+
+    store = stores.open_store(config.store)
+    own_http = http is None
+    http = http or base.make_client()
+    try:
+        state = PoolState(config, store)
+        now = time.time() if now is None else now
+        creds = await records.load_credentials(store)
+        report = Report(checked=len(creds))
+        for cred in creds:
+            if due(cred, now):
+                await _refresh_one(state, cred, http, report)
+        return report
+    finally:
+        if own_http:
+            await http.aclose()
+        await store.close()
+
+
+def due(cred: Credential, now: float) -> bool:
+    """An enabled OAuth credential with a refresh token whose access token ends within the window."""
+    if cred.auth_type != "oauth" or not cred.refresh_token or cred.disabled:
+        return False
+    expires_at = cred.expires_at if cred.expires_at is not None else _jwt_expiry(cred.access_token)
+    return expires_at is not None and expires_at - now < WINDOW_S
+
+
+def _jwt_expiry(token: str | None) -> float | None:
+    from core import oauth
+
+    exp = oauth.jwt_claims(token).get("exp") if token else None
+    return float(exp) if isinstance(exp, int | float) else None
+
+
+async def _refresh_one(state: PoolState, cred: Credential, http: httpx.AsyncClient, report: Report) -> None:
+    from core import executors
+
+    executor = executors.get(cred.kind)
+    oauth_cfg = state.config.oauth
+    token_url = oauth_cfg.codex_token_url if cred.kind == "codex" else oauth_cfg.claude_token_url
+
+    async def refresh(c: Credential, client: httpx.AsyncClient) -> Credential:
+        return await executor.refresh(c, client, token_url)
+
+    try:
+        fresh = await state.fresh(cred, http, refresh, force=True)
+    except errors.ProxyError as exc:  # messages carry status and error code, never tokens
+        log.error("refresh of %s failed: %s", cred.id, exc.message)
+        report.failed.append(cred.id)
+        return
+    (report.refreshed if fresh.access_token != cred.access_token else report.skipped).append(cred.id)

@@ -1,0 +1,156 @@
+"""Lambda entry points invoked the way `sam local invoke` would, without Docker: moto for DynamoDB and
+Secrets Manager (table built from template.yaml), the fake upstream behind the app, events from events/.
+
+``tests.lambda`` cannot be imported by name (``lambda`` is a keyword): pytest imports these modules by their
+file names (hence the ``test_lambda_`` prefixes) and helpers reach the tests as fixtures.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pytest
+import yaml
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.fakes.upstream import FakeUpstream
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+TABLE = "cliproxy-lambda-test"
+CLIENT_KEY = "sk-cliproxy-test"  # the key the events carry
+ENCRYPTION_KEY = "q0FhcV4s1h2Yb3wB8m5n6o7p8q9r0s1t2u3v4w5x6y8"
+if str(ROOT) not in sys.path:  # for tests.fakes, when this directory is collected on its own
+    sys.path.insert(0, str(ROOT))
+UPSTREAM_KEYS = {"openai": "sk-up-openai", "claude": "sk-up-claude", "codex": "sk-up-codex"}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """CloudFormation YAML with its short-form tags (!Ref, !Sub, !GetAtt, !If...) read as plain values."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        value: Any = loader.construct_mapping(node, deep=True)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_scalar(node)
+    return {f"!{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _any_tag)
+
+
+def load_template() -> dict[str, Any]:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return orjson.loads((EVENTS / name).read_bytes())
+
+
+def lambda_context(name: str = "cliproxy-test") -> SimpleNamespace:
+    return SimpleNamespace(function_name=name, function_version="$LATEST", memory_limit_in_mb=1024,
+                           invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+                           aws_request_id="0f8fad5b-d9cb-469f-a165-70867728950e",
+                           get_remaining_time_in_millis=lambda: 900_000)
+
+
+def create_table_from_template(client: Any) -> None:
+    """The stack's table, as declared in template.yaml (key schema, billing, TTL)."""
+    tables = [r["Properties"] for r in load_template()["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert len(tables) == 1
+    props = tables[0]
+    client.create_table(TableName=TABLE, BillingMode=props["BillingMode"],
+                        AttributeDefinitions=props["AttributeDefinitions"], KeySchema=props["KeySchema"])
+    client.update_time_to_live(TableName=TABLE, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+
+
+def write_config(path: Path, fake: FakeUpstream) -> Path:
+    """A config like deploy/config.lambda.yaml plus API-key upstreams on the fake. No api-keys and no
+    encryption key in the file: on Lambda both come from the stack's secrets."""
+    doc = {
+        "request-retry": 1,
+        "store": {"backend": "dynamodb", "table": "from-the-stack", "region": "us-east-1"},
+        "oauth": {"codex-token-url": fake.url + "/oauth/token", "claude-token-url": fake.url + "/v1/oauth/token"},
+        "openai-compatibility": [{"name": "openai", "base-url": fake.openai_base_url,
+                                  "api-key-entries": [{"api-key": UPSTREAM_KEYS["openai"]}],
+                                  "models": [{"name": "gpt-4o-mini"}]}],
+        "claude-api-key": [{"api-key": UPSTREAM_KEYS["claude"], "base-url": fake.url}],
+        "codex-api-key": [{"api-key": UPSTREAM_KEYS["codex"], "base-url": fake.codex_base_url}],
+    }
+    path.write_bytes(orjson.dumps(doc))  # JSON is YAML
+    return path
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="session")
+def fake_upstream() -> Iterator[FakeUpstream]:
+    from tests.fakes.upstream import FakeUpstream
+
+    with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+def on_lambda(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_upstream: FakeUpstream) -> Iterator[Any]:
+    """A Lambda-like process: the stack's environment, its table and secrets in moto, fresh app/handler."""
+    import boto3
+    from moto import mock_aws
+
+    from handlers import api, lambda_config, telemetry
+
+    fake_upstream.reset()
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+           "AWS_LAMBDA_FUNCTION_NAME": "cliproxy-BufferedFunction", "POWERTOOLS_METRICS_NAMESPACE": "cliproxy",
+           "POWERTOOLS_SERVICE_NAME": "cliproxy", "CLIPROXY_STORE_BACKEND": "dynamodb", "CLIPROXY_TABLE": TABLE,
+           "CLIPROXY_CONFIG": str(write_config(tmp_path / "config.lambda.yaml", fake_upstream))}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("CLIPROXY_API_KEYS", "CLIPROXY_ENCRYPTION_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("app", "handler"):  # built lazily from the environment on first access
+        monkeypatch.delitem(api.__dict__, name, raising=False)
+    saved_logging = _save_logging()
+    with mock_aws():
+        create_table_from_template(boto3.client("dynamodb"))
+        secrets = boto3.client("secretsmanager")
+        keys = secrets.create_secret(Name="cliproxy-client-keys", SecretString=f"{CLIENT_KEY},sk-other")["ARN"]
+        enc = secrets.create_secret(Name="cliproxy-encryption-key", SecretString=ENCRYPTION_KEY)["ARN"]
+        monkeypatch.setenv("CLIPROXY_API_KEYS_SECRET", keys)
+        monkeypatch.setenv("CLIPROXY_ENCRYPTION_KEY_SECRET", enc)
+        lambda_config.reset()
+        try:
+            yield SimpleNamespace(fake=fake_upstream, dynamodb=boto3.client("dynamodb"), event=load_event,
+                                  context=lambda_context(), client_key=CLIENT_KEY, upstream_keys=UPSTREAM_KEYS,
+                                  encryption_key=ENCRYPTION_KEY, table=TABLE)
+        finally:
+            lambda_config.reset()
+            telemetry.reset()
+            _restore_logging(saved_logging)
+
+
+def _save_logging() -> dict[str, Any]:
+    logger = logging.getLogger("cliproxy")
+    return {**vars(logger), "handlers": list(logger.handlers), "filters": list(logger.filters)}
+
+
+def _restore_logging(saved: dict[str, Any]) -> None:
+    """Powertools' Logger takes over (and marks) the "cliproxy" logger; give it back as it was, so caplog
+    works in later tests and a later Logger() starts clean."""
+    logger = logging.getLogger("cliproxy")
+    vars(logger).clear()
+    vars(logger).update(saved)

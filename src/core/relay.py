@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -101,14 +101,24 @@ def _whole(data: bytes, prep: Prepared, req: ir.Request, call: ClientCall) -> Re
         resp = dialects.get(prep.dialect).parse_response(orjson.loads(data))
     except orjson.JSONDecodeError:
         raise errors.UpstreamServerError("upstream sent an invalid JSON body") from None
-    out = dialects.get(req.dialect).render_response(_with_model(resp, req), req)
+    out = dialects.get(req.dialect).render_response(_for_client(resp, req), req)
     return Result(body=orjson.dumps(out), usage=resp.usage)
 
 
-def _with_model(resp: ir.Response, req: ir.Request) -> ir.Response:
-    from dataclasses import replace
+def _for_client(resp: ir.Response, req: ir.Request) -> ir.Response:
+    """The client's model name, and no foreign reasoning signatures: a client would echo them back to
+    a provider that cannot verify them."""
+    parts = tuple(replace(p, signature=None) if isinstance(p, ir.Reasoning) and p.signature else p
+                  for p in resp.parts)
+    return replace(resp, model=req.model, parts=parts)
 
-    return replace(resp, model=req.model) if resp.model != req.model else resp
+
+def _unsigned(deltas: list[ir.Delta]) -> list[ir.Delta]:
+    """Reasoning deltas without foreign signatures (a signature-only delta disappears)."""
+    if not any(d.kind == "reasoning" and d.signature for d in deltas):
+        return deltas
+    return [replace(d, signature=None) if d.kind == "reasoning" and d.signature else d
+            for d in deltas if not (d.kind == "reasoning" and d.signature and not d.text)]
 
 
 async def _streamed(resp: httpx.Response, prep: Prepared, req: ir.Request, call: ClientCall) -> Result:
@@ -173,7 +183,7 @@ async def _aggregate(resp: httpx.Response, frames: AsyncIterator[sse.Frame], buf
     result = asm.result(prep.dialect)
     if raw_final is not None:
         return Result(body=raw_final, usage=result.usage)
-    out = dialects.get(req.dialect).render_response(_with_model(result, req), req)
+    out = dialects.get(req.dialect).render_response(_for_client(result, req), req)
     return Result(body=orjson.dumps(out), usage=result.usage)
 
 
@@ -210,12 +220,12 @@ async def _translated(frames: AsyncIterator[sse.Frame], buffered: list, decoder:
     failed = False
     for _frame, deltas in buffered:
         usage = _usage_of(deltas, usage)
-        for d in deltas:
+        for d in _unsigned(deltas):
             for chunk in encoder.feed(d):
                 yield chunk
     try:
         async for frame in frames:
-            deltas = decoder.feed(frame)
+            deltas = _unsigned(decoder.feed(frame))
             usage = _usage_of(deltas, usage)
             for d in deltas:
                 if d.kind == "error":

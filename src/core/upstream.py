@@ -42,12 +42,13 @@ def prepare(req: ir.Request, target: Target, route: Route, call: ClientCall, cfg
     else:
         body = dialects.get(up_dialect).render_request(req)
     body["model"] = route.upstream_model
+    original = copy.deepcopy(body) if _has_rules(cfg) else body  # the translated request before any rule
     support = catalog.thinking_support(route.upstream_model, declared=cred.model_thinking.get(route.upstream_model))
     body = thinking.apply_thinking(body, route.upstream_model, req.dialect, up_dialect,
                                    suffix=target.suffix, support=support)
     if _has_rules(cfg):
-        original = copy.deepcopy(body)
-        body = payload.apply_rules(body, original, route.upstream_model, cred.kind, cfg.payload)
+        body = payload.apply_rules(body, original, route.upstream_model, cred.kind, cfg.payload,
+                                   requested=target.requested)
     cont = None
     if cred.kind == "codex":
         cont = continuity.derive_key(req, call.headers, principal=call.principal, credential_id=cred.id,

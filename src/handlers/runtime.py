@@ -71,9 +71,8 @@ def load_config(path: str | None = None) -> Config:
     """The config named by ``path``, ``$CLIPROXY_CONFIG`` or ``./config.yaml``; built-in defaults otherwise."""
     from core import config as cfgmod
 
-    path = path or os.environ.get("CLIPROXY_CONFIG") or ("config.yaml" if os.path.exists("config.yaml") else None)
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         from handlers import lambda_config
 
         lambda_config.export_secrets()  # client keys and the encryption key from the stack's secrets
-    return cfgmod.load(path) if path else cfgmod.defaults()
+    return cfgmod.load_or_defaults(path)

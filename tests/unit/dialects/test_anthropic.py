@@ -166,6 +166,13 @@ def test_malformed_requests_raise_bad_request(body):
         anthropic.parse_request(body)
 
 
+def test_count_tokens_bodies_may_omit_max_tokens():
+    body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
+    assert anthropic.parse_request(body, count_tokens=True).max_tokens is None
+    with pytest.raises(errors.BadRequestError):
+        anthropic.parse_request({**body, "max_tokens": 0}, count_tokens=True)
+
+
 # --- render_request ------------------------------------------------------------------------------
 
 

@@ -441,3 +441,9 @@ def test_render_models_and_count():
         "name": "models/gemini-2.5-pro", "displayName": "gemini-2.5-pro", "description": "gemini-2.5-pro",
         "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"]}]}
     assert gemini.render_count(7) == {"totalTokens": 7}
+
+
+def test_count_tokens_body_wrapping_a_request_parses_and_keeps_the_original():
+    body = {"generateContentRequest": {"model": "models/m", "contents": [{"role": "user", "parts": [{"text": "n"}]}]}}
+    req = gemini.parse_request(body, model="m")
+    assert req.messages == (ir.Message("user", (ir.Text("n"),)),) and req.original is body

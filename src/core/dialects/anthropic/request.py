@@ -18,7 +18,8 @@ _TOOL_CHOICE: dict[Any, str] = {"auto": "auto", "any": "required", "tool": "tool
 _LEVELS = frozenset(("none", "auto", "minimal", "low", "medium", "high", "xhigh", "max"))
 
 
-def parse_request(body: dict[str, Any], *, model: str | None = None) -> ir.Request:
+def parse_request(body: dict[str, Any], *, model: str | None = None, count_tokens: bool = False) -> ir.Request:
+    """``count_tokens``: the body of ``/v1/messages/count_tokens``, where ``max_tokens`` is not sent."""
     if not isinstance(body, dict):
         raise BadRequestError("request body must be a JSON object")
     name = body.get("model") or model
@@ -27,9 +28,7 @@ def parse_request(body: dict[str, Any], *, model: str | None = None) -> ir.Reque
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list) or not raw_messages:
         raise BadRequestError("messages: must be a non-empty array")
-    max_tokens = body.get("max_tokens")
-    if not _is_int(max_tokens) or max_tokens < 1:
-        raise BadRequestError("max_tokens: must be a positive integer")
+    max_tokens = _max_tokens(body.get("max_tokens"), optional=count_tokens)
     messages = _system(body.get("system"))
     for i, msg in enumerate(raw_messages):
         messages.extend(_message(msg, f"messages.{i}"))
@@ -95,7 +94,8 @@ def _message(msg: Any, where: str) -> list[ir.Message]:
 def _block(block: Any, where: str) -> ir.Part | None:
     if not isinstance(block, dict):
         raise BadRequestError(f"{where}: must be an object")
-    parse = _BLOCKS.get(block.get("type"))
+    kind = block.get("type")
+    parse = _BLOCKS.get(kind) if isinstance(kind, str) else None
     return parse(block, where) if parse is not None else None  # server_tool_use etc.: passthrough only
 
 
@@ -283,6 +283,14 @@ def _user_id(metadata: Any) -> str | None:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _max_tokens(value: Any, *, optional: bool) -> int | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BadRequestError("max_tokens: must be a positive integer")  # Anthropic requires it
+    return value
 
 
 def _str(obj: dict[str, Any], key: str, where: str) -> str:

@@ -25,18 +25,20 @@ def parse_request(body: dict[str, Any], *, model: str | None = None) -> ir.Reque
     name = model or body.get("model")
     if not isinstance(name, str) or not name:
         raise BadRequestError("model: missing from the URL path")
-    contents = body.get("contents")
+    inner = body.get("generateContentRequest")  # countTokens may wrap the request
+    gc = inner if "contents" not in body and isinstance(inner, dict) else body
+    contents = gc.get("contents")
     if not isinstance(contents, list) or not contents:
         raise BadRequestError("contents: must be a non-empty array")
-    messages = _system(_get(body, "systemInstruction", "system_instruction"))
+    messages = _system(_get(gc, "systemInstruction", "system_instruction"))
     messages.extend(_Contents().parse(contents))
-    gen = _object(body, "generationConfig", "generation_config") or {}
+    gen = _object(gc, "generationConfig", "generation_config") or {}
     return ir.Request(
         model=name.removeprefix("models/"),
         messages=tuple(messages),
         dialect="gemini",
-        tools=_tools(body.get("tools")),
-        tool_choice=_tool_choice(_object(body, "toolConfig", "tool_config")),
+        tools=_tools(gc.get("tools")),
+        tool_choice=_tool_choice(_object(gc, "toolConfig", "tool_config")),
         max_tokens=_integer(gen, "maxOutputTokens", "max_output_tokens"),
         temperature=_number(gen, "temperature", "temperature"),
         top_p=_number(gen, "topP", "top_p"),
@@ -116,14 +118,16 @@ class _Contents:
             args = {}
         if not isinstance(args, dict):
             raise BadRequestError(f"{where}.functionCall.args: must be an object")
-        call_id = call.get("id") if isinstance(call.get("id"), str) and call["id"] else self._next_id()
+        given = call.get("id")
+        call_id = given if isinstance(given, str) and given else self._next_id()
         self._open.append((call_id, name))
         return ir.ToolCall(call_id, name, orjson.dumps(args).decode(), signature=signature, origin="gemini")
 
     def _result(self, result: Any, where: str) -> ir.ToolResult:
         if not isinstance(result, dict):
             raise BadRequestError(f"{where}.functionResponse: must be an object")
-        name = result.get("name") if isinstance(result.get("name"), str) else ""
+        name = result.get("name")
+        name = name if isinstance(name, str) else ""
         response = result.get("response")
         if response is not None and not isinstance(response, dict):
             raise BadRequestError(f"{where}.functionResponse.response: must be an object")

@@ -27,9 +27,9 @@ class _NoManagedPolicies:
         return {}
 
 
-def translate(params: dict[str, str]) -> dict[str, Any]:
+def translate(params: dict[str, str], template: Path = ROOT / "template.yaml") -> dict[str, Any]:
     """The CloudFormation that `sam validate` / `sam deploy` would produce (local paths become fake S3 URIs)."""
-    source = yaml_parse((ROOT / "template.yaml").read_text())
+    source = yaml_parse(template.read_text())
     validator = SamTemplateValidator(source, _NoManagedPolicies(), region="us-east-1", parameter_overrides=params)
     return yaml_parse(validator.get_translated_template_if_valid())
 
@@ -89,9 +89,11 @@ def _check_schedule(out: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    """``[--template FILE] [--dump FILE]``: exit 1 and name each problem when the translation lost something."""
+    template = Path(argv[argv.index("--template") + 1]) if "--template" in argv else ROOT / "template.yaml"
     problems: list[str] = []
     for params in ({}, {"EnableFunctionUrl": "true", "EnableBufferedApi": "true"}):
-        out = translate(params)
+        out = translate(params, template)
         problems += [f"{params or 'defaults'}: {p}" for p in check(out, params)]
         if "--dump" in argv and params:
             Path(argv[argv.index("--dump") + 1]).write_text(json.dumps(out, indent=2, default=str))

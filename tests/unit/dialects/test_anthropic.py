@@ -275,6 +275,19 @@ def test_render_request_thinking_from_budget_or_level(thinking, expected):
     assert ("temperature" in body) == (expected["type"] == "disabled")
 
 
+def test_render_request_turns_thinking_off_for_a_tool_loop_without_a_signed_thinking_block():
+    call = ir.ToolCall("call_1", "f", "{}")
+    loop = (ir.Message("user", (ir.Text("go"),)), ir.Message("assistant", (call,)),
+            ir.Message("tool", (ir.ToolResult("call_1", "done"),)))
+    body = anthropic.render_request(_req(*loop, thinking=ir.Thinking(level="high"), temperature=0.5))
+    assert body["thinking"] == {"type": "disabled"} and body["temperature"] == 0.5
+    signed = (loop[0], ir.Message("assistant", (ir.Reasoning("t", "sig", origin="anthropic"), call)), loop[2])
+    assert anthropic.render_request(_req(*signed, thinking=ir.Thinking(budget=2048)))["thinking"] == {
+        "type": "enabled", "budget_tokens": 2048}
+    fresh = (*loop, ir.Message("assistant", (ir.Text("ok"),)), ir.Message("user", (ir.Text("next"),)))
+    assert anthropic.render_request(_req(*fresh, thinking=ir.Thinking(budget=2048)))["thinking"]["type"] == "enabled"
+
+
 def test_render_request_tool_choice_modes():
     tools = (ir.Tool("f", parameters={"type": "object"}),)
     for mode, wire in [("auto", {"type": "auto"}), ("required", {"type": "any"}), ("none", {"type": "none"})]:

@@ -36,6 +36,8 @@ def render_request(req: ir.Request) -> dict[str, Any]:
         if choice is not None:
             body["tool_choice"] = choice
     thinking = _thinking(req.thinking, max_tokens)
+    if thinking is not None and thinking["type"] != "disabled" and _unsigned_tool_loop(turns):
+        thinking = {"type": "disabled"}
     if thinking is not None:
         body["thinking"] = thinking
     _sampling(body, req, thinking_on=thinking is not None and thinking["type"] != "disabled")
@@ -74,6 +76,19 @@ def _turns(messages: tuple[ir.Message, ...]) -> tuple[list[dict[str, Any]], list
         if turn["role"] == "user":  # stable: results first, each group in its own order
             turn["content"].sort(key=lambda b: b["type"] != "tool_result")
     return system, turns
+
+
+def _unsigned_tool_loop(turns: list[dict[str, Any]]) -> bool:
+    """True when the request continues a tool loop whose assistant turn has no leading thinking block.
+
+    Claude then refuses thinking ("a final assistant message must start with a thinking block"), and
+    calls made by another provider, or relayed by a client that drops thinking, can never have one.
+    """
+    if len(turns) < 2 or turns[-2]["role"] != "assistant":
+        return False
+    if not any(b["type"] == "tool_result" for b in turns[-1]["content"]):
+        return False
+    return turns[-2]["content"][0]["type"] not in ("thinking", "redacted_thinking")
 
 
 def _block(part: ir.Part) -> dict[str, Any] | None:

@@ -100,7 +100,8 @@ def _codex_cli(doc: dict[str, Any], source: str) -> Credential:
 def _codex(tokens: dict[str, str | None], account_id: Any, email: Any, fields: dict[str, Any],
            source: str) -> Credential:
     claims = _jwt_claims(tokens["id_token"]) if tokens["id_token"] else {}
-    auth = claims.get(_OPENAI_AUTH_CLAIM) if isinstance(claims.get(_OPENAI_AUTH_CLAIM), dict) else {}
+    auth_claim = claims.get(_OPENAI_AUTH_CLAIM)
+    auth: dict[str, Any] = auth_claim if isinstance(auth_claim, dict) else {}
     account = account_id if isinstance(account_id, str) and account_id else auth.get("chatgpt_account_id")
     mail = email if isinstance(email, str) and email else claims.get("email")
     if not account and not mail:
@@ -113,7 +114,7 @@ def _codex(tokens: dict[str, str | None], account_id: Any, email: Any, fields: d
         fields["expires_at"] = _number(_jwt_claims(tokens["access_token"]).get("exp"))
     return Credential(
         id=_slug("-".join(parts)), kind="codex", provider="codex", auth_type="oauth", account_id=account,
-        email=mail or None, source="store", extra=extra, **tokens, **fields,
+        email=mail or None, source="store", extra=extra, **_token_args(tokens), **fields,
     )
 
 
@@ -122,7 +123,7 @@ def _claude(tokens: dict[str, str | None], email: Any, fields: dict[str, Any]) -
     ident = mail or _short_hash(tokens["refresh_token"] or tokens["access_token"] or "", 12)
     return Credential(
         id=_slug(f"claude-{ident}"), kind="claude", provider="claude", auth_type="oauth", email=mail,
-        source="store", **tokens, **fields,
+        source="store", **_token_args(tokens), **fields,
     )
 
 
@@ -135,6 +136,10 @@ def _claude_code(oauth: dict[str, Any], source: str, email: str | None) -> Crede
                                                 ("scopes", "scopes")) if oauth.get(name)}
     fields = {"expires_at": _parse_time(oauth.get("expiresAt"), "claudeAiOauth.expiresAt", source), "extra": extra}
     return _claude(tokens, email, fields)
+
+
+def _token_args(tokens: dict[str, str | None]) -> dict[str, Any]:
+    return {name: tokens[name] for name in ("access_token", "refresh_token", "id_token")}
 
 
 def _claude_code_email(path: str) -> str | None:

@@ -52,7 +52,8 @@ class Cipher:
             raise CryptoError("stored secret is not encrypted (missing the enc:v1: prefix)")
         try:
             blob = base64.urlsafe_b64decode(token[len(PREFIX):])
-            return self._aead.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], None).decode()
+            plain: bytes = self._aead.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], None)
+            return plain.decode()
         except (InvalidTag, ValueError):
             raise CryptoError("stored secret cannot be decrypted with this encryption key") from None
 

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from core.config import Config
     from core.credentials import Credential
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.store import records
 
     try:
-        return args.run(args)
+        return int(args.run(args))
     except (ConfigError, authfiles.AuthFileError, crypto.CryptoError, records.MissingKeyError) as exc:
         print(f"cliproxy: {exc}", file=sys.stderr)
         return 2
@@ -151,7 +151,7 @@ def _store_init(args: argparse.Namespace) -> int:
     return asyncio.run(_with_store(cfg, init))
 
 
-async def _with_store(cfg: Config, work) -> int:  # type: ignore[no-untyped-def]
+async def _with_store(cfg: Config, work: Callable[[Store], Awaitable[int]]) -> int:
     from core import store as stores
 
     store = stores.open_store(cfg.store)

@@ -55,7 +55,8 @@ def compat_credentials(c: Reader, raw: Any, key: str) -> list[Credential]:
         models, thinking = _models(c, entry.get("models"), f"{at}.models", allow_thinking=True)
         common = _common(c, entry, at)
         provider = name.strip().lower()
-        for api_key in _compat_keys(c, entry, at) or [None]:
+        keys: list[str | None] = [*_compat_keys(c, entry, at)] or [None]  # no keys: one key-less credential
+        for api_key in keys:
             out.append(Credential(
                 id=credential_id("openai_compat", provider, base_url, api_key), kind="openai_compat",
                 provider=provider, api_key=api_key, base_url=base_url, models=models,

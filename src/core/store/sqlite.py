@@ -76,7 +76,7 @@ class SqliteStore:
         return [orjson.loads(row[0]) for row in rows]
 
     async def put(self, item: Item, *, cond: Cond | None = None) -> bool:
-        return await self._run(self._put, item, cond)
+        return bool(await self._run(self._put, item, cond))
 
     async def delete(self, pk: str, sk: str) -> None:
         await self._run(self._delete, pk, sk)

@@ -19,7 +19,9 @@ _LEVELS = frozenset(("none", "auto", "minimal", "low", "medium", "high", "xhigh"
 _TOOL_KEYS = ("functionDeclarations", "function_declarations")
 
 
-def parse_request(body: dict[str, Any], *, model: str | None = None) -> ir.Request:
+def parse_request(body: dict[str, Any], *, model: str | None = None, count_tokens: bool = False) -> ir.Request:
+    """``count_tokens`` is accepted as in the Anthropic dialect; a countTokens body needs nothing special here
+    beyond the ``generateContentRequest`` wrapper, which is read either way."""
     if not isinstance(body, dict):
         raise BadRequestError("request body must be a JSON object")
     name = model or body.get("model")

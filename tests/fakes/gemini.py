@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import orjson
-
 from tests.fakes.reply import REASONING_TEXT, Ask, Reply, pieces
 
 _STATUSES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",

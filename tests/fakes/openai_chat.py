@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import orjson
-
 from tests.fakes.reply import REASONING_TEXT, Ask, Reply, error_envelope, openai_error_type, pieces, text_of
 
 DONE = b"data: [DONE]\n\n"

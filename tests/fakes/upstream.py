@@ -25,7 +25,6 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
-
 from tests.fakes import claude, codex, gemini, openai_chat
 from tests.fakes.reply import Reply
 from tests.fakes.server import HttpRequest, Responder, ThreadedServer

@@ -136,6 +136,7 @@ def parse(raw: Any, source: str) -> Config:
         *_entries.api_key_credentials(c, doc, "gemini-api-key", "gemini"),
         *_entries.compat_credentials(c, doc.get("openai-compatibility"), "openai-compatibility"),
     ]
+    enc_key = _encryption_key(c, doc.get("encryption-key"), "encryption-key")
     return Config(
         host=c.string(doc.get("host"), "host", default="127.0.0.1"),
         port=c.integer(doc.get("port"), "port", default=8317, low=0, high=65535),
@@ -149,9 +150,9 @@ def parse(raw: Any, source: str) -> Config:
         ),
         credentials=_entries.dedupe(c, creds),
         payload=_payload(doc, source),
-        store=_store(c, doc.get("store")),
+        store=replace(_store(c, doc.get("store")), encryption_key=enc_key),
         oauth=_oauth(c, doc.get("oauth")),
-        encryption_key=_encryption_key(c, doc.get("encryption-key"), "encryption-key"),
+        encryption_key=enc_key,
         source=source,
     )
 

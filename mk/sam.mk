@@ -1,0 +1,25 @@
+# SAM targets (included by the main Makefile). aws-sam-cli lives in its own venv, .tools/sam, made on demand.
+SAM_SH := scripts/sam.sh
+
+.PHONY: sam-install sam-lint sam-build sam-check sam-test sam-deploy
+
+sam-install:
+	$(SAM_SH) install
+
+# sam validate --lint, plus the translated-template check (streaming really reaches the integration)
+sam-lint:
+	$(SAM_SH) lint
+
+# sam build: arm64 / cp312 wheels into the shared layer, core + handlers + run.sh + config, precompiled
+sam-build:
+	$(SAM_SH) build
+
+# the built bundle imports handlers.api on python3.12 and stays under Lambda's 250 MB unzipped limit
+sam-check:
+	$(SAM_SH) check
+
+sam-test:
+	$(SAM_SH) test
+
+sam-deploy: sam-build
+	$(SAM_SH) -- deploy --guided

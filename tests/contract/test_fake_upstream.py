@@ -170,6 +170,8 @@ async def test_gemini_generate_stream_and_count(fake, http):
         "echo gemini-2.5-pro: bonjour"
     assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
     assert fake.requests[-1].query == {"alt": "sse"}
+    array = (await post(http, url + ":streamGenerateContent", GEMINI_BODY)).json()
+    assert [c["candidates"][0]["content"]["parts"] for c in array] == [c["candidates"][0]["content"]["parts"] for c in chunks]
     counted = await post(http, url + ":countTokens", GEMINI_BODY)
     assert counted.json()["totalTokens"] > 0
 

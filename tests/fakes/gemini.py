@@ -31,7 +31,8 @@ def ask(model: str, body: dict[str, Any], *, stream: bool) -> Ask:
     return Ask(model, text, names, tool_result, thinking, stream)
 
 
-def reply(model: str, method: str, body: dict[str, Any]) -> Reply:
+def reply(model: str, method: str, body: dict[str, Any], *, sse: bool = True) -> Reply:
+    """``sse`` False answers streamGenerateContent as the API does without ``alt=sse``: one JSON array."""
     if method == "countTokens":
         return Reply(json={"totalTokens": ask(model, _counted(body), stream=False).counts.input})
     if not isinstance(body.get("contents"), list) or not body["contents"]:
@@ -43,6 +44,8 @@ def reply(model: str, method: str, body: dict[str, Any]) -> Reply:
         final = chunks[-1]
         final["candidates"][0]["content"]["parts"] = parts
         return Reply(json=final)
+    if not sse:
+        return Reply(json=chunks)
     return Reply(frames=[b"data: " + orjson.dumps(chunk) + b"\r\n\r\n" for chunk in chunks])
 
 

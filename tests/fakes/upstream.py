@@ -10,7 +10,7 @@ Routes: ``/backend-api/codex/responses`` (any path ending ``/responses``), ``/v1
 ``/chat/completions``, ``/oauth/token`` (Codex, form) and ``/v1/oauth/token`` (Claude, JSON).
 Failures target requests whose ``authorization`` Bearer, ``x-api-key``, ``x-goog-api-key`` or ``?key=``
 carries ``when_token`` (any request when None) and, when given, whose path contains ``path``.
-Run ``python -m tests.fakes.upstream [PORT]`` to serve it from its own process (the benchmark does).
+Run ``python -m tests.fakes [PORT]`` to serve it from its own process (prints its URL; no recording).
 """
 
 from __future__ import annotations
@@ -162,10 +162,10 @@ class FakeUpstream:
         if failure is not None:
             await _fail(failure, fmt or "openai", body, out)
             return
-        reply = self._reply(fmt, route, body if isinstance(body, dict) else {})
+        reply = self._reply(fmt, route, body if isinstance(body, dict) else {}, req.query)
         await _write(reply, out, delay.per_event if delay else 0.0)
 
-    def _reply(self, fmt: str | None, route: str, body: dict[str, Any]) -> Reply:
+    def _reply(self, fmt: str | None, route: str, body: dict[str, Any], query: dict[str, str]) -> Reply:
         if route == "codex-token":
             return self._token(body, claude=False)
         if route == "claude-token":
@@ -176,7 +176,7 @@ class FakeUpstream:
             return claude.count_tokens(body) if route == "count" else claude.reply(body)
         if fmt == "gemini":
             model, _, method = route.partition(":")
-            return gemini.reply(model, method, body)
+            return gemini.reply(model, method, body, sse=query.get("alt") == "sse")
         if fmt == "openai":
             return openai_chat.reply(body)
         return Reply(404, {"error": {"message": f"fake upstream has no route {route}", "type": "not_found"}})

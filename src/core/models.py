@@ -77,15 +77,25 @@ class Index:
 
     def resolve(self, requested: str) -> Target:
         base, suffix = thinking.parse_suffix(requested)
-        routes = self._routes.get(base)
+        routes = self._lookup(base)
         if routes is None and suffix is not None:
             base, suffix = requested, None  # a literal model id that happens to end in parentheses
-            routes = self._routes.get(base)
+            routes = self._lookup(base)
         if not routes:
             raise ModelNotFoundError(f"unknown provider for model {requested}", code="model_not_found",
                                      param="model")
         group = base.partition("/")[2] if "/" in base and base.split("/", 1)[0] in _prefixes(routes) else base
         return Target(requested, base, group, suffix, tuple(routes))
+
+    def _lookup(self, model_id: str) -> list[Route] | None:
+        """Exact id first, then the catalog's canonical id (``claude-sonnet-4-5`` -> its dated release)."""
+        routes = self._routes.get(model_id)
+        if routes is None:
+            prefix, sep, rest = model_id.rpartition("/")
+            entry = catalog.lookup(rest)
+            if entry is not None:
+                routes = self._routes.get(f"{prefix}{sep}{entry.id}")
+        return routes
 
     def listing(self) -> list[ListedModel]:
         return [ListedModel(mid, self._owner[mid]) for mid in sorted(self._routes)]

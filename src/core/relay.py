@@ -49,11 +49,7 @@ async def send(prep: Prepared, route: Route, req: ir.Request, call: ClientCall, 
     resp = await _open(prep, route, req, deps)
     if prep.ctx.stream:
         return await _streamed(resp, prep, req, call)
-    try:
-        data = await resp.aread()
-    finally:
-        await resp.aclose()
-    return _whole(data, prep, req, call)
+    return _whole(await base.read_body(resp), prep, req, call)
 
 
 async def _open(prep: Prepared, route: Route, req: ir.Request, deps: Deps) -> httpx.Response:
@@ -66,10 +62,7 @@ async def _open(prep: Prepared, route: Route, req: ir.Request, deps: Deps) -> ht
         resp = await base.send(deps.http, ureq)
         if resp.status_code < 400:
             return resp
-        try:
-            body = await resp.aread()
-        finally:
-            await resp.aclose()
+        body = await base.read_body(resp)
         err = prep.executor.classify(resp.status_code, resp.headers, body)
         if err is None:
             err = errors.UpstreamServerError(f"upstream answered {resp.status_code}", status=resp.status_code)
@@ -93,12 +86,12 @@ def _whole(data: bytes, prep: Prepared, req: ir.Request, call: ClientCall) -> Re
     if prep.passthrough:
         usage = None
         try:
-            usage = dialects.get(prep.dialect).parse_response(orjson.loads(data)).usage
+            usage = dialects.get(prep.dialect).parse_response(orjson.loads(data), req=req).usage
         except (orjson.JSONDecodeError, errors.ProxyError, KeyError, TypeError, ValueError):
             pass
         return Result(body=data, usage=usage)
     try:
-        resp = dialects.get(prep.dialect).parse_response(orjson.loads(data))
+        resp = dialects.get(prep.dialect).parse_response(orjson.loads(data), req=req)
     except orjson.JSONDecodeError:
         raise errors.UpstreamServerError("upstream sent an invalid JSON body") from None
     out = dialects.get(req.dialect).render_response(_for_client(resp, req), req)
@@ -155,7 +148,7 @@ def _as_upstream_error(err: Any) -> errors.ProxyError:
 
 async def _frames(resp: httpx.Response) -> AsyncIterator[sse.Frame]:
     dec = sse.Decoder()
-    async for chunk in resp.aiter_bytes():
+    async for chunk in base.iter_body(resp):
         for frame in dec.feed(chunk):
             yield frame
     for frame in dec.close():

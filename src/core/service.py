@@ -99,7 +99,7 @@ def _parse(call: ClientCall, dialect: dialects.Dialect, limit: int) -> ir.Reques
         raise errors.BadRequestError(f"invalid JSON body: {exc}") from None
     if not isinstance(body, dict):
         raise errors.BadRequestError("request body must be a JSON object")
-    req = dialect.parse_request(body, model=call.path_model)
+    req = dialect.parse_request(body, model=call.path_model, count_tokens=call.count_tokens)
     if call.stream is not None and req.stream != call.stream:
         req = replace(req, stream=call.stream)
     return req

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from core.models import Route, Target
     from core.service import ClientCall
 
-_FORWARDED = ("anthropic-beta", "anthropic-version", "idempotency-key", "openai-beta")
+# Client headers the executors may pass on (identity of the real client; never auth or session routing).
+_FORWARDED = ("anthropic-beta", "anthropic-version", "idempotency-key", "openai-beta", "user-agent", "originator",
+              "version", "x-codex-turn-metadata", "x-codex-beta-features", "x-app")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ entry point for API Gateway and ``sam local``.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -20,6 +21,8 @@ from core import dialects, errors, service
 from handlers import runtime
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from core.config import Config
 
 log = logging.getLogger("cliproxy.api")
@@ -29,7 +32,12 @@ _KEY_HEADERS = ("x-api-key", "x-goog-api-key")
 
 def create_app(config: Config | None = None) -> FastAPI:
     rt = runtime.Runtime(config or runtime.load_config())
-    app = FastAPI(title="cliproxy", docs_url=None, redoc_url=None, openapi_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await rt.close()
+
+    app = FastAPI(title="cliproxy", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.runtime = rt
     if not rt.config.api_keys:
         log.warning("no api-keys configured: serving loopback clients only")
@@ -96,10 +104,6 @@ def create_app(config: Config | None = None) -> FastAPI:
     @app.api_route("/healthz", methods=["GET", "HEAD"])
     async def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
-
-    @app.on_event("shutdown")
-    async def shutdown() -> None:
-        await rt.close()
 
     return app
 

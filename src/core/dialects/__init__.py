@@ -2,9 +2,12 @@
 
 Module surface (see ``Dialect``):
 
-    parse_request(body, *, model=None) -> ir.Request        client body -> IR (raises BadRequestError)
+    parse_request(body, *, model=None, count_tokens=False) -> ir.Request
+                                                             client body -> IR (raises BadRequestError);
+                                                             count_tokens relaxes generation-only fields
     render_request(req) -> dict                              IR -> upstream body in this dialect
-    parse_response(body) -> ir.Response                      upstream non-stream body -> IR
+    parse_response(body, *, req=None) -> ir.Response         upstream non-stream body -> IR (req restores
+                                                             tool names the renderer had to change)
     render_response(resp, req) -> dict                       IR -> client non-stream body
     StreamDecoder(req)          .feed(frame) -> [Delta]      upstream SSE frames -> Deltas
     StreamEncoder(req)          .feed(delta) -> [bytes]      Deltas -> client SSE bytes, in event order
@@ -41,9 +44,10 @@ class Dialect(Protocol):
     StreamDecoder: type[StreamDecoderProto]
     StreamEncoder: type[StreamEncoderProto]
 
-    def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ir.Request: ...
+    def parse_request(self, body: dict[str, Any], *, model: str | None = None,
+                      count_tokens: bool = False) -> ir.Request: ...
     def render_request(self, req: ir.Request) -> dict[str, Any]: ...
-    def parse_response(self, body: dict[str, Any]) -> ir.Response: ...
+    def parse_response(self, body: dict[str, Any], *, req: ir.Request | None = None) -> ir.Response: ...
     def render_response(self, resp: ir.Response, req: ir.Request) -> dict[str, Any]: ...
     def render_error(self, err: errors.ProxyError) -> tuple[int, dict[str, Any]]: ...
     def render_models(self, models: list[ModelInfo]) -> dict[str, Any]: ...

@@ -93,7 +93,7 @@ def _headers(cred: Credential, ctx: base.CallContext) -> dict[str, str]:
         "accept": "text/event-stream",
         "user-agent": client.get("user-agent") or DEFAULT_USER_AGENT,
     }
-    session = client.get("session_id") or ctx.cache_key  # a client's own session id wins (reference §5.2)
+    session = ctx.cache_key or client.get("session_id")  # the continuity key: the same value as the body's
     if session:
         headers["session_id"] = session
     originator = client.get("originator") or (ORIGINATOR if cred.auth_type == "oauth" else None)

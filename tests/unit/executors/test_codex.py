@@ -49,14 +49,14 @@ def test_api_key_build_uses_base_url_custom_headers_and_no_oauth_headers():
     }
 
 
-def test_client_codex_headers_are_forwarded_and_client_session_wins_over_cache_key():
+def test_client_codex_headers_are_forwarded_and_session_id_is_the_continuity_key():
     client = {"user-agent": "codex_exec/0.169.0", "originator": "codex_exec", "version": "0.169.0",
               "session_id": "client-session", "x-client-request-id": "r1", "x-codex-turn-metadata": "{}",
               "cookie": "never-forwarded"}
     headers = EX.build({}, REQ, OAUTH, ctx(cache_key="key-1", client_headers=client)).headers
     assert headers["user-agent"] == "codex_exec/0.169.0"
     assert headers["originator"] == "codex_exec"
-    assert headers["session_id"] == "client-session"
+    assert headers["session_id"] == "key-1"  # the same value as body prompt_cache_key, never the client's
     assert (headers["version"], headers["x-client-request-id"], headers["x-codex-turn-metadata"]) == ("0.169.0", "r1", "{}")
     assert "cookie" not in headers
 

@@ -15,7 +15,7 @@ _LEVELS = frozenset(get_args(ir.ThinkingLevel))
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
-def parse_request(body: dict[str, Any], *, model: str | None = None) -> ir.Request:
+def parse_request(body: dict[str, Any], *, model: str | None = None, count_tokens: bool = False) -> ir.Request:
     body = fields.body_object(body)
     name = fields.model(body, model)
     messages = body.get("messages")

@@ -15,7 +15,7 @@ _TEXT_PARTS = ("input_text", "output_text", "text")
 _BILLING_HEADER = "x-anthropic-billing-header: "  # Claude Code's system line, meaningless to Codex (§2b)
 
 
-def parse_request(body: dict[str, Any], *, model: str | None = None) -> ir.Request:
+def parse_request(body: dict[str, Any], *, model: str | None = None, count_tokens: bool = False) -> ir.Request:
     body = fields.body_object(body)
     name = fields.model(body, model)
     messages = _parse_input(body.get("input"))

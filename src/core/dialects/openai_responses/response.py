@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from typing import Any
 
 from core import ir
-from core.dialects import openai_errors
+from core.dialects import openai_errors, toolnames
 from core.dialects.openai_errors import render_error, render_models
 
 __all__ = ["call_item", "final_status", "message_item", "parse_response", "parse_usage", "reasoning_item", "render_count",
@@ -59,8 +60,10 @@ def stop_reason(response: dict[str, Any], called_tools: bool) -> ir.StopReason:
     return "tool_use" if called_tools else "end_turn"
 
 
-def parse_response(body: dict[str, Any]) -> ir.Response:
-    """The ``response`` object (or a whole ``response.completed`` event); a failed one raises its error."""
+def parse_response(body: dict[str, Any], *, req: ir.Request | None = None) -> ir.Response:
+    """The ``response`` object (or a whole ``response.completed`` event); a failed one raises its error.
+
+    With the request, tool names shortened for Codex's 64-character limit are restored."""
     if body.get("object") != "response" and isinstance(body.get("response"), dict):
         body = body["response"]
     if body.get("status") == "failed":
@@ -69,6 +72,9 @@ def parse_response(body: dict[str, Any]) -> ir.Response:
     for item in body.get("output") or ():
         if isinstance(item, dict):
             parts.extend(_parse_output_item(item))
+    if req is not None and req.tools:
+        names = toolnames.restore_map(t.name for t in req.tools if t.raw is None)
+        parts = [replace(p, name=names.get(p.name, p.name)) if isinstance(p, ir.ToolCall) else p for p in parts]
     called = any(isinstance(p, ir.ToolCall) for p in parts)
     return ir.Response(id=str(body.get("id") or ""), model=str(body.get("model") or ""), parts=tuple(parts),
                        stop_reason=stop_reason(body, called), usage=parse_usage(body.get("usage")),

@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help="config file (default: $CLIPROXY_CONFIG, then ./config.yaml)")
+    common.add_argument("--store", choices=("sqlite", "dynamodb", "memory"), default=argparse.SUPPRESS,
+                        help="store backend (overrides the config's store.backend)")
+    common.add_argument("--table", metavar="NAME", default=argparse.SUPPRESS,
+                        help="DynamoDB table, e.g. the stack's TableName output (overrides store.table)")
+    common.add_argument("--region", default=argparse.SUPPRESS, help="AWS region (overrides store.region)")
+    common.add_argument("--endpoint-url", default=argparse.SUPPRESS, help="DynamoDB endpoint (local DynamoDB)")
     top = argparse.ArgumentParser(prog="cliproxy", description="Pool coding-agent credentials behind one URL.")
     top.add_argument("--config", metavar="FILE", default=None, help=argparse.SUPPRESS)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -67,9 +73,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    """The config file's settings, with the store options given on the command line on top."""
+    from dataclasses import replace
+
     from core import config
 
-    return config.load_or_defaults(args.config)
+    cfg = config.load_or_defaults(args.config)
+    overrides = {field: value for field, attr in (("backend", "store"), ("table", "table"), ("region", "region"),
+                                                  ("endpoint_url", "endpoint_url"))
+                 if (value := getattr(args, attr, None)) is not None}
+    return replace(cfg, store=replace(cfg.store, **overrides)) if overrides else cfg
 
 
 def _serve(args: argparse.Namespace) -> int:

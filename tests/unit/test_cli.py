@@ -147,3 +147,24 @@ def test_dynamodb_import_without_a_key_is_refused(tmp_path, monkeypatch, capsys)
         cli.main(["store", "init", "--config", str(cfg)])
         assert cli.main(["auth", "import", write_json(tmp_path, "c.json", CLAUDE), "--config", str(cfg)]) == 2
     assert "no encryption key: set encryption-key" in capsys.readouterr().err
+
+
+def test_store_and_table_flags_send_an_import_to_the_named_dynamodb_table(tmp_path, monkeypatch, capsys):
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    cfg = tmp_path / "local.yaml"  # says sqlite: the flags must win
+    cfg.write_text(f"store: {{backend: sqlite, path: {tmp_path / 'unused.db'}}}\nencryption-key: {KEY}\n")
+    cred_file = write_json(tmp_path, "c.json", CLAUDE)
+    flags = ["--config", str(cfg), "--store", "dynamodb", "--table", "stack-table"]
+
+    with mock_aws():
+        assert cli.main(["store", "init", *flags]) == 0
+        assert cli.main(["auth", "import", cred_file, *flags]) == 0
+        assert cli.main(["auth", "list", *flags]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "dynamodb table stack-table in eu-west-1: created"
+    assert out[-1].startswith("claude-dev@example.com")
+    assert not (tmp_path / "unused.db").exists()

@@ -7,6 +7,8 @@ CONFIG ?= $(or $(CLIPROXY_CONFIG),config.example.yaml)
 
 .PHONY: install serve test test-unit bench lint
 
+include mk/sam.mk
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e '.[test]'
@@ -17,11 +19,12 @@ install: $(STAMP)
 serve: install
 	$(BIN)/cliproxy serve --config $(CONFIG)
 
-test: install
+# sam-test first: sam validate --lint, sam build and the bundle check (aws-sam-cli in its own .tools/sam venv)
+test: install sam-test
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python -m bench $(if $(PEERS),--peers $(PEERS),)
 
-lint: install
+lint: install sam-lint
 	$(BIN)/ruff check src tests

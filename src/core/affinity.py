@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 # Header signals in order of strength; each maps to a namespace so two kinds of ids never collide.
 _HEADERS = (
     ("x-claude-code-session-id", "claude"),
-    ("session_id", "codex"),
     ("session-id", "codex"),
+    ("session_id", "codex"),
     ("x-session-id", "header"),
     ("x-session-affinity", "header"),
     ("x-client-request-id", "clientreq"),
@@ -66,9 +66,16 @@ def session_key(req: ir.Request, headers: Mapping[str, str], principal: str | No
             return f"body:{value}"
     if value := normalize_id(req.prompt_cache_key):
         return f"pck:{value}"
+    if value := _conversation(req.original.get("conversation")):
+        return f"conv:{value}"
     if value := normalize_id(req.metadata_user_id):
         return f"user:{value}"
     return "msg:" + _first_turn_hash(req, principal)
+
+
+def _conversation(raw: object) -> str | None:
+    """A Responses ``conversation``: its id, given as a string or as ``{"id": ...}``."""
+    return normalize_id(raw.get("id") if isinstance(raw, dict) else raw)
 
 
 def _first_turn_hash(req: ir.Request, principal: str | None) -> str:

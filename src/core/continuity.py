@@ -11,14 +11,14 @@ so the cache never hits. We derive one stable key from the best signal, in this 
     principal          uuid5 of the client API key
     auth               uuid5 of the credential id
 
-A signal that carries a secret (the client key or a credential's secret) falls through to the next.
+A signal that carries a secret (the client key, the credential's id or secrets) falls through to the next.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -31,6 +31,7 @@ log = logging.getLogger("cliproxy.continuity")
 
 Source = Literal["prompt_cache_key", "execution_session", "idempotency_key", "session", "principal", "auth"]
 _PREFIX = "cli-proxy-api:codex:prompt-cache:"
+_SUBSTRING_MIN = 8  # shorter secrets are matched whole: a short key found inside an id is a coincidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,11 @@ def _uuid(name: str) -> str:
 def derive_key(req: ir.Request, headers: Mapping[str, str], *, principal: str | None, credential_id: str,
                secrets: tuple[str, ...] = (), execution_session: str | None = None) -> Continuity:
     """The continuity key for a Codex-bound request, and the source it came from."""
-    forbidden = tuple(s for s in (principal, *secrets) if s)
+    forbidden = tuple(s for s in (principal, credential_id, *secrets) if s)
 
     def clean(value: object) -> str | None:
         value = affinity.normalize_id(value)
-        if value is None or any(s in value for s in forbidden):
+        if value is None or any(_carries(value, s) for s in forbidden):
             return None
         return value
 
@@ -67,7 +68,12 @@ def derive_key(req: ir.Request, headers: Mapping[str, str], *, principal: str | 
     return Continuity(_uuid("auth:" + credential_id), "auth")
 
 
-def _session_signal(req: ir.Request, headers: Mapping[str, str], clean) -> str | None:  # type: ignore[no-untyped-def]
+def _carries(value: str, secret: str) -> bool:
+    return secret in value if len(secret) >= _SUBSTRING_MIN else secret == value
+
+
+def _session_signal(req: ir.Request, headers: Mapping[str, str],
+                    clean: Callable[[object], str | None]) -> str | None:
     """An explicit client-session id (headers, Claude metadata), never the message-hash fallback."""
     if req.dialect == "anthropic" and (user := clean(req.metadata_user_id)):
         return f"claude:{req.model}:{user}"  # Claude clients: stable per (model, metadata.user_id)

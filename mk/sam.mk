@@ -23,3 +23,10 @@ sam-test:
 
 sam-deploy: sam-build
 	$(SAM_SH) -- deploy --guided
+
+# sam local: the buffered function under Docker (../shared/tools/sam-local.sh) on http://127.0.0.1:$(SAM_LOCAL_PORT)
+# SAM_LOCAL_CONFIG=path/to/config.yaml picks the config (default deploy/config.samlocal.yaml); Ctrl-C stops it.
+SAM_LOCAL_PORT ?= 3000
+.PHONY: sam-local
+sam-local:
+	SAM_LOCAL_PORT=$(SAM_LOCAL_PORT) scripts/sam_local.sh serve

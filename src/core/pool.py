@@ -4,6 +4,9 @@ Order of preference: the session's pinned credential when it is usable; then the
 inside a group, ``fill-first`` takes ids in order, ``round-robin`` rotates -- by rendezvous hashing on the
 session key when there is one (so a new session lands on a stable credential without any write), else by
 a per-process turn counter. Cooling-down credentials are skipped; the caller tries the rest in order.
+
+A session's *home* is where that order puts it when nothing is pinned or cooling: every instance finds it
+again from the hash alone, so only a session that has moved away from its home needs a pin record.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ Cooldowns = Mapping[tuple[str, str], float]  # (credential id, model group or "*
 class Choice:
     routes: tuple[Route, ...]  # usable routes, best first
     retry_at: float | None  # when nothing is usable: the earliest moment one becomes usable again
+    home: str | None = None  # the session's credential when nothing is pinned or cooling (no record needed)
 
 
 def cooling_until(cred_id: str, group: str, cooldowns: Cooldowns, now: float) -> float | None:
@@ -44,7 +48,10 @@ def candidates(target: Target, *, now: float, cooldowns: Cooldowns, pinned: str 
     ordered = _order(usable, strategy=strategy, session=session, turn=turn)
     if pinned is not None:
         ordered.sort(key=lambda r: r.cred.id != pinned)  # stable: the pin first, the rest keep their order
-    return Choice(tuple(ordered), None if ordered else soonest)
+    home = None
+    if session is not None and target.routes:
+        home = _order(list(target.routes), strategy=strategy, session=session, turn=turn)[0].cred.id
+    return Choice(tuple(ordered), None if ordered else soonest, home)
 
 
 def _order(routes: list[Route], *, strategy: str, session: str | None, turn: int) -> list[Route]:

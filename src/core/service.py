@@ -128,7 +128,7 @@ async def _run(req: ir.Request, target: Target, call: ClientCall, deps: Deps) ->
             await _cool(deps, route, target, err)
             log.info("attempt %d on %s failed: %s", number + 1, route.cred.id, err.message)
             continue
-        on_success = _success_hook(deps, route, target, session, scope, pin, started, number, req)
+        on_success = _success_hook(deps, route, target, session, scope, pin, started, number, req, choice.home)
         return await _reply(result, on_success)
     snap = await deps.state.snapshot()
     retry = pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns)
@@ -180,13 +180,13 @@ async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCa
 
 def _success_hook(deps: Deps, route: Route, target: Target, session: str, scope: str,
                   pin: tuple[str, float] | None, started: float, retries: int,
-                  req: ir.Request) -> Callable[[ir.Usage | None, bool], Any]:
+                  req: ir.Request, home: str | None) -> Callable[[ir.Usage | None, bool], Any]:
     """What runs once the answer is committed: pin (first generated event / full response), then usage."""
 
     async def done(usage: ir.Usage | None, final: bool) -> None:
         if not final:
             if deps.config.routing.session_affinity:
-                await deps.state.pin(scope, session, target.group, route.cred.id, pin)
+                await deps.state.pin(scope, session, target.group, route.cred.id, pin, home=home)
             return
         usage = usage or ir.Usage()
         await deps.state.add_usage(route.cred, target.model, usage)

@@ -1,8 +1,9 @@
 """Pool state shared by every instance through the store, with a short per-process cache.
 
 Steady state costs one store read per request (the affinity pin) and no write: credentials and cooldowns
-come from a snapshot refreshed every few seconds, a pin is rewritten only when it moves or half its TTL
-has passed, and usage counters are flushed in batches. Anything that matters is in the store, so a cold
+come from a snapshot refreshed every few seconds, a session on its home credential (``pool.Choice.home``)
+needs no pin at all, a pin is rewritten only when it moves or half its TTL has passed, and usage counters
+are flushed in batches. Anything that matters is in the store, so a cold
 instance behaves like a warm one.
 """
 
@@ -97,8 +98,14 @@ class PoolState:
         return await records.get_pin(self.store, provider, session, group, self.clock())
 
     async def pin(self, provider: str, session: str, group: str, cred_id: str,
-                  current: tuple[str, float] | None) -> None:
-        """Write the pin after a success, unless it already points here with more than half its TTL left."""
+                  current: tuple[str, float] | None, *, home: str | None = None) -> None:
+        """After a success on ``cred_id``: pin the session there, unless it already points here with more
+        than half its TTL left. A success on the session's ``home`` needs no pin (the hash finds it again);
+        an old pin elsewhere is dropped so that it cannot pull the session away later."""
+        if cred_id == home:
+            if current is not None:
+                await records.unpin(self.store, provider, session, group)
+            return
         ttl = self.config.routing.session_affinity_ttl
         now = self.clock()
         if current is not None and current[0] == cred_id and current[1] - now > ttl / 2:

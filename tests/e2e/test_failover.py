@@ -16,7 +16,8 @@ import pytest
 from tests.conftest import CLIENT_KEY, UP, proxy_config
 
 from core import config as cfgmod
-from core import service
+from core import models, service
+from core import pool as pool_order
 from core.credentials import Credential, ModelAlias
 from core.state import PoolState
 from core.store import open_store, records
@@ -89,34 +90,46 @@ def other(secret: str) -> str:
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 @pytest.mark.parametrize("status", [429, 500, 401])
-def test_pinned_credential_failing_hands_the_session_over(pool: Pool, status: int, stream: bool) -> None:
+def test_failing_credential_hands_the_session_over_and_the_pin_follows(pool: Pool, status: int,
+                                                                         stream: bool) -> None:
     session = f"fo-{status}-{stream}"
     assert pool.ask(session, stream=stream).status_code == 200
-    (pinned,) = pool.tokens()
-    assert pool.pin(session) == pool.ids[pinned]
+    (home,) = pool.tokens()
+    assert pool.pin(session) is None  # on its home credential a session needs no pin record
 
-    pool.fake.fail(status, times=1, when_token=pinned, retry_after=30 if status == 429 else None)
+    pool.fake.fail(status, times=1, when_token=home, retry_after=30 if status == 429 else None)
     resp = pool.ask(session, stream=stream)
     assert resp.status_code == 200, resp.text
-    assert pool.tokens()[1:] == [pinned, other(pinned)]
-    assert pool.pin(session) == pool.ids[other(pinned)]
+    assert pool.tokens()[1:] == [home, other(home)]
+    assert pool.pin(session) == pool.ids[other(home)]
 
     assert pool.ask(session, stream=stream).status_code == 200
-    assert pool.tokens()[3:] == [other(pinned)]
+    assert pool.tokens()[3:] == [other(home)]
+
+
+def test_a_failure_with_nowhere_to_go_leaves_the_pin_alone(pool: Pool) -> None:
+    pool.fake.fail(500, times=1)
+    assert pool.ask("fo-twice").status_code == 200
+    _, away = pool.tokens()
+    assert pool.pin("fo-twice") == pool.ids[away]
+    pool.fake.fail(429, times=1, when_token=away, retry_after=30)  # the home is still cooling from the 500
+    resp = pool.ask("fo-twice")
+    assert resp.status_code == 429 and int(resp.headers["retry-after"]) > 0
+    assert pool.pin("fo-twice") == pool.ids[away]
 
 
 def test_error_event_before_output_hands_the_session_over(pool: Pool) -> None:
     assert pool.ask("fo-event", stream=True).status_code == 200
-    (pinned,) = pool.tokens()
-    pool.fake.error_event_in_200(times=1, when_token=pinned)
+    (home,) = pool.tokens()
+    pool.fake.error_event_in_200(times=1, when_token=home)
     resp = pool.ask("fo-event", stream=True)
     assert resp.status_code == 200 and "hello" in resp.text
-    assert pool.tokens()[1:] == [pinned, other(pinned)]
-    assert pool.pin("fo-event") == pool.ids[other(pinned)]
+    assert pool.tokens()[1:] == [home, other(home)]
+    assert pool.pin("fo-event") == pool.ids[other(home)]
 
 
 def test_first_attempt_failing_pins_the_credential_that_answered(pool: Pool) -> None:
-    pool.fake.fail(500, times=1)  # whichever credential is tried first
+    pool.fake.fail(500, times=1)  # the session's home credential, tried first
     assert pool.ask("fo-first").status_code == 200
     first, second = pool.tokens()
     assert first != second
@@ -130,10 +143,21 @@ def test_no_pin_when_every_attempt_fails(pool: Pool) -> None:
     assert pool.pin("fo-none") is None
 
 
-def test_pin_to_a_cooling_credential_is_passed_over_and_moved(start_proxy: Callable[..., ThreadedServer],
-                                                             upstream: FakeUpstream, tmp_path: Path) -> None:
-    ids = {c.api_key: c.id for c in cfgmod.parse(proxy_config(upstream, tmp_path), "test").credentials}
-    cooling, healthy = ids[UP["codex"]], ids[UP["codex2"]]
+def home_of(session: str, fake: FakeUpstream, tmp_path: Path) -> tuple[str, str]:
+    """(home, other) credential ids of a session, from the pure ordering every instance computes."""
+    cfg = cfgmod.parse(proxy_config(fake, tmp_path), "test")
+    target = models.Index(cfg.credentials).resolve(MODEL)
+    home = pool_order.candidates(target, now=time.time(), cooldowns={}, session=f"header:{session}").home
+    (away,) = {r.cred.id for r in target.routes} - {home}
+    assert home is not None
+    return home, away
+
+
+@pytest.mark.parametrize("pinned_home", [True, False], ids=["home cooling", "pinned cooling"])
+def test_pin_to_a_cooling_credential_is_passed_over(start_proxy: Callable[..., ThreadedServer],
+                                                   upstream: FakeUpstream, tmp_path: Path, pinned_home: bool) -> None:
+    home, away = home_of("fo-cool", upstream, tmp_path)
+    cooling, healthy = (home, away) if pinned_home else (away, home)
 
     async def seed(store: Any) -> None:
         await records.pin(store, "codex", "header:fo-cool", MODEL, cooling, 3600, time.time())
@@ -141,15 +165,19 @@ def test_pin_to_a_cooling_credential_is_passed_over_and_moved(start_proxy: Calla
 
     pool = start_pool(start_proxy, upstream, tmp_path, seed)
     assert pool.ask("fo-cool").status_code == 200
-    assert pool.tokens() == [UP["codex2"]]
-    assert pool.pin("fo-cool") == healthy
+    assert [pool.ids[t] for t in pool.tokens()] == [healthy]
+    # the pin moves to the credential that answered, or goes when that is the session's home
+    assert pool.pin("fo-cool") == (None if healthy == home else healthy)
 
 
-def test_pin_to_a_removed_credential_is_passed_over_and_moved(pool: Pool) -> None:
-    pool.run(lambda s: records.pin(s, "codex", "header:fo-gone", MODEL, "codex-removed", 3600, time.time()))
+def test_pin_to_a_removed_credential_is_dropped(start_proxy: Callable[..., ThreadedServer], upstream: FakeUpstream,
+                                               tmp_path: Path) -> None:
+    home, _ = home_of("fo-gone", upstream, tmp_path)
+    pool = start_pool(start_proxy, upstream, tmp_path,
+                      lambda s: records.pin(s, "codex", "header:fo-gone", MODEL, "codex-removed", 3600, time.time()))
     assert pool.ask("fo-gone").status_code == 200
-    (used,) = pool.tokens()
-    assert pool.pin("fo-gone") == pool.ids[used]
+    assert [pool.ids[t] for t in pool.tokens()] == [home]
+    assert pool.pin("fo-gone") is None
 
 
 # --- OAuth: a 401 re-reads the store before refreshing or giving up ---------------------------------------

@@ -130,3 +130,24 @@ def test_fill_first_takes_ids_in_order_whatever_the_session() -> None:
 ])
 def test_cooldown_seconds(status: int, retry_after: float | None, level: int, seconds: float) -> None:
     assert pool.cooldown_seconds(status, retry_after, level) == seconds
+
+
+# --- the session's home: where it lands with nothing pinned or cooling (a pin to it is redundant) ----------
+
+
+def test_home_is_the_first_choice_when_nothing_is_pinned_or_cooling() -> None:
+    for i in range(20):
+        choice = pool.candidates(ABC, now=NOW, cooldowns={}, session=f"s{i}")
+        assert choice.home == ids(choice)[0]
+
+
+def test_home_ignores_pins_and_cooldowns() -> None:
+    home = pool.candidates(ABC, now=NOW, cooldowns={}, session="s3").home
+    others = [c for c in ("a", "b", "c") if c != home]
+    choice = pool.candidates(ABC, now=NOW, cooldowns={(home, "*"): NOW + 60}, pinned=others[0], session="s3")
+    assert choice.home == home
+    assert ids(choice)[0] == others[0]
+
+
+def test_no_home_without_a_session() -> None:
+    assert pool.candidates(ABC, now=NOW, cooldowns={}).home is None

@@ -184,7 +184,8 @@ async def _client_stream(resp: httpx.Response, frames: AsyncIterator[sse.Frame],
                          prep: Prepared, req: ir.Request, result: Result) -> AsyncIterator[bytes]:
     """The client's stream: buffered frames first, then the rest, translated or passed through."""
     if prep.passthrough:
-        gen = _passthrough(frames, buffered, decoder, result)
+        gen = _passthrough(frames, buffered, decoder, result,
+                           hide_usage=req.dialect == "openai_chat" and not req.include_usage)
     else:
         gen = _translated(frames, buffered, decoder, req, result)
     try:
@@ -194,15 +195,19 @@ async def _client_stream(resp: httpx.Response, frames: AsyncIterator[sse.Frame],
         await resp.aclose()
 
 
-async def _passthrough(frames: AsyncIterator[sse.Frame], buffered: list, decoder: Any,
-                       result: Result) -> AsyncIterator[bytes]:
+async def _passthrough(frames: AsyncIterator[sse.Frame], buffered: list, decoder: Any, result: Result,
+                       hide_usage: bool) -> AsyncIterator[bytes]:
+    """The upstream's frames as they are, except a chat usage-only chunk the client did not ask for (the
+    executor turns ``include_usage`` on upstream because the proxy always needs the counts)."""
     usage = ir.Usage()
     for frame, deltas in buffered:
         usage = _usage_of(deltas, usage)
         yield frame.raw + b"\n\n"
     async for frame in frames:
-        usage = _usage_of(decoder.feed(frame), usage)
-        yield frame.raw + b"\n\n"
+        deltas = decoder.feed(frame)
+        usage = _usage_of(deltas, usage)
+        if not (hide_usage and deltas and all(d.kind == "usage" for d in deltas)):
+            yield frame.raw + b"\n\n"
     result.usage = usage
 
 

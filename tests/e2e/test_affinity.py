@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from tests.conftest import CLIENT_KEY, UP, proxy_config
+from tests.conftest import CLIENT_KEY, proxy_config
 
 from core import config as cfgmod
+from core import models, pool
 from core.store import open_store, records
 
 if TYPE_CHECKING:
@@ -64,14 +65,18 @@ def post(proxy: ThreadedServer, session: str, model: str = "gpt-5-codex") -> htt
     return resp
 
 
-def test_each_session_stays_on_one_credential_and_sessions_spread(proxy: ThreadedServer, upstream: FakeUpstream,
-                                                                  tmp_path: Path) -> None:
-    chosen: dict[str, str] = {}
-    for turn in range(3):
-        for i in range(10):
-            post(proxy, f"spread-{i}")
-            assert chosen.setdefault(f"spread-{i}", secret_of(upstream)) == secret_of(upstream), f"turn {turn}"
-    assert set(chosen.values()) == {UP["codex"], UP["codex2"]}
+def test_each_session_stays_on_its_home_credential(proxy: ThreadedServer, upstream: FakeUpstream,
+                                                   tmp_path: Path) -> None:
+    creds = cfgmod.parse(proxy_config(upstream, tmp_path), "test").credentials
+    target = models.Index(creds).resolve("gpt-5-codex")
+    secrets = {c.id: c.api_key for c in creds}
+    homes = {f"home-{i}": pool.candidates(target, now=time.time(), cooldowns={}, session=f"header:home-{i}").home
+             for i in range(12)}
+    assert len(set(homes.values())) == 2, "rendezvous hashing spreads sessions over both credentials"
+    for _ in range(2):
+        for session, home in homes.items():
+            post(proxy, session)
+            assert secret_of(upstream) == secrets[home]
     assert stored_pins(tmp_path / "cliproxy.db") == {}  # every session on its home credential: no record
 
 

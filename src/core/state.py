@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from core import models
+from core import errors, models
 from core.store import records
 
 if TYPE_CHECKING:
@@ -163,7 +163,15 @@ class PoolState:
         latest = await records.get_credential(self.store, cred.id) or cred
         if latest.version != cred.version:
             return latest  # refreshed between our read and our lease
-        new = await refresh(latest, http)
+        try:
+            new = await refresh(latest, http)
+        except errors.UpstreamError:
+            # the token may have been spent by a writer whose lease ran out: its tokens beat giving up
+            again = await records.get_credential(self.store, cred.id)
+            if again is not None and again.version != latest.version:
+                self.invalidate()
+                return again
+            raise
         new = replace(new, version=latest.version)
         if await records.save_credential(self.store, new, expected_version=latest.version):
             new = replace(new, version=latest.version + 1)

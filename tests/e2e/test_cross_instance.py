@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,3 +251,50 @@ def test_instances_agree_on_every_session_without_any_pin(cluster: Cluster, upst
             assert via.ask(session, model).status_code == 200
             assert seen(upstream)[-1] == cluster.secret(home)
     assert all(cluster.pin(session, model) is None for session, _ in sessions)
+
+
+# --- the same single-flight rules, two PoolStates on one store in one process (fast, exact interleavings) ---
+
+
+def two_instances() -> tuple[PoolState, PoolState, Credential]:
+    from core import crypto
+    from core.store.memory import MemoryStore
+
+    store = MemoryStore(cipher=crypto.cipher_for_store("memory", "", None))
+    cfg = cfgmod.parse({}, "test")
+    cred = Credential(id="codex-oauth-mem", kind="codex", provider="codex", auth_type="oauth", access_token="at-1",
+                      refresh_token="rt-1", expires_at=time.time() + 60)
+    return PoolState(cfg, store), PoolState(cfg, store), cred
+
+
+async def test_racing_instances_refresh_once_and_share_the_tokens() -> None:
+    a, b, cred = two_instances()
+    cred = await records.save_credential(a.store, cred, expected_version=0)
+    spent: list[str] = []
+
+    async def refresh(c: Credential, _http: Any) -> Credential:
+        spent.append(c.refresh_token or "")
+        await asyncio.sleep(0.05)  # the token endpoint is slow: everyone else piles up meanwhile
+        return replace(c, access_token="at-2", refresh_token="rt-2", expires_at=time.time() + 3600)
+
+    got = await asyncio.gather(*(s.fresh(cred, None, refresh) for s in (a, b) * 5))  # type: ignore[arg-type]
+    assert spent == ["rt-1"]
+    assert {c.access_token for c in got} == {"at-2"}
+    stored = await records.get_credential(a.store, cred.id)
+    assert (stored.refresh_token, stored.version) == ("rt-2", 2)
+
+
+async def test_a_spent_refresh_token_falls_back_to_what_the_other_writer_stored() -> None:
+    from core import errors
+
+    a, _, cred = two_instances()
+    cred = await records.save_credential(a.store, cred, expected_version=0)
+
+    async def refresh(c: Credential, _http: Any) -> Credential:
+        # another instance (whose lease had run out) refreshed first and stored its tokens
+        await records.save_credential(a.store, replace(c, access_token="at-other", refresh_token="rt-other",
+                                                       expires_at=time.time() + 3600), expected_version=c.version)
+        raise errors.UpstreamAuthError("refresh token already used")
+
+    got = await a.fresh(cred, None, refresh)  # type: ignore[arg-type]
+    assert (got.access_token, got.version) == ("at-other", 2)

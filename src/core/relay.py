@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -117,27 +117,50 @@ def _unsigned(deltas: list[ir.Delta]) -> list[ir.Delta]:
 async def _streamed(resp: httpx.Response, prep: Prepared, req: ir.Request, call: ClientCall) -> Result:
     """Read until the first generated event; an error or an empty stream before it is a retryable failure."""
     decoder = dialects.get(prep.dialect).StreamDecoder(req)
-    frames = _frames(resp)
+    batches = _batches(resp)
     buffered: list[tuple[sse.Frame, list[ir.Delta]]] = []
     try:
-        async for frame in frames:
-            deltas = decoder.feed(frame)
-            buffered.append((frame, deltas))
-            for d in deltas:
-                if d.kind == "error":
-                    raise _as_upstream_error(d.error)
-            if any(d.kind in _OUTPUT for d in deltas):
+        async for batch in batches:
+            rest = _decode_until_output(batch, decoder, buffered)
+            if rest is not None:
                 break
         else:
             raise errors.UpstreamServerError("upstream stream closed before any output")
     except BaseException:
         await resp.aclose()
         raise
+    stream = _Stream(batches, buffered, rest, decoder)
     if req.stream:
         result = Result()
-        result.stream = _client_stream(resp, frames, buffered, decoder, prep, req, result)
+        result.stream = _client_stream(resp, stream, prep, req, result)
         return result
-    return await _aggregate(resp, frames, buffered, decoder, prep, req)
+    return await _aggregate(resp, stream, prep, req)
+
+
+def _decode_until_output(batch: list[sse.Frame], decoder: Any,
+                         buffered: list[tuple[sse.Frame, list[ir.Delta]]]) -> list[sse.Frame] | None:
+    """Decode ``batch`` into ``buffered`` up to the first generated output and return the frames after it
+    (None: no output yet). An error before any output is raised, so the service can rotate."""
+    for i, frame in enumerate(batch):
+        deltas = decoder.feed(frame)
+        buffered.append((frame, deltas))
+        for d in deltas:
+            if d.kind == "error":
+                raise _as_upstream_error(d.error)
+        if any(d.kind in _OUTPUT for d in deltas):
+            return batch[i + 1:]
+    return None
+
+
+@dataclass(slots=True)
+class _Stream:
+    """An upstream stream after its first output: decoded frames, the undecoded rest of that read, and
+    the reads still to come (one list of frames per network read, so each becomes one client write)."""
+
+    batches: AsyncIterator[list[sse.Frame]]
+    buffered: list[tuple[sse.Frame, list[ir.Delta]]]
+    rest: list[sse.Frame]
+    decoder: Any
 
 
 def _as_upstream_error(err: Any) -> errors.ProxyError:
@@ -146,28 +169,38 @@ def _as_upstream_error(err: Any) -> errors.ProxyError:
     return errors.UpstreamServerError(str(err) or "upstream error event")
 
 
-async def _frames(resp: httpx.Response) -> AsyncIterator[sse.Frame]:
+async def _batches(resp: httpx.Response) -> AsyncIterator[list[sse.Frame]]:
+    """The upstream's SSE frames, one list per network read that completed any."""
     dec = sse.Decoder()
     async for chunk in base.iter_body(resp):
-        for frame in dec.feed(chunk):
-            yield frame
-    for frame in dec.close():
-        yield frame
+        frames = dec.feed(chunk)
+        if frames:
+            yield frames
+    tail = dec.close()
+    if tail:
+        yield tail
 
 
-async def _aggregate(resp: httpx.Response, frames: AsyncIterator[sse.Frame], buffered: list, decoder: Any,
-                     prep: Prepared, req: ir.Request) -> Result:
+async def _aggregate(resp: httpx.Response, stream: _Stream, prep: Prepared, req: ir.Request) -> Result:
     asm = Assembler(req.model)
     raw_final: bytes | None = None
+
+    def feed(frame: sse.Frame) -> None:
+        nonlocal raw_final
+        if prep.passthrough and frame.event == "response.completed":
+            raw_final = orjson.dumps(orjson.loads(frame.data).get("response"))
+        for d in stream.decoder.feed(frame):
+            asm.feed(d)
+
     try:
-        for _frame, deltas in buffered:
+        for _frame, deltas in stream.buffered:
             for d in deltas:
                 asm.feed(d)
-        async for frame in frames:
-            if prep.passthrough and frame.event == "response.completed":
-                raw_final = orjson.dumps(orjson.loads(frame.data).get("response"))
-            for d in decoder.feed(frame):
-                asm.feed(d)
+        for frame in stream.rest:
+            feed(frame)
+        async for batch in stream.batches:
+            for frame in batch:
+                feed(frame)
     finally:
         await resp.aclose()
     if asm.error is not None:
@@ -180,14 +213,13 @@ async def _aggregate(resp: httpx.Response, frames: AsyncIterator[sse.Frame], buf
     return Result(body=orjson.dumps(out), usage=result.usage)
 
 
-async def _client_stream(resp: httpx.Response, frames: AsyncIterator[sse.Frame], buffered: list, decoder: Any,
-                         prep: Prepared, req: ir.Request, result: Result) -> AsyncIterator[bytes]:
+async def _client_stream(resp: httpx.Response, stream: _Stream, prep: Prepared, req: ir.Request,
+                         result: Result) -> AsyncIterator[bytes]:
     """The client's stream: buffered frames first, then the rest, translated or passed through."""
     if prep.passthrough:
-        gen = _passthrough(frames, buffered, decoder, result,
-                           hide_usage=req.dialect == "openai_chat" and not req.include_usage)
+        gen = _passthrough(stream, result, hide_usage=req.dialect == "openai_chat" and not req.include_usage)
     else:
-        gen = _translated(frames, buffered, decoder, req, result)
+        gen = _translated(stream, req, result)
     try:
         async for chunk in gen:
             yield chunk
@@ -195,54 +227,90 @@ async def _client_stream(resp: httpx.Response, frames: AsyncIterator[sse.Frame],
         await resp.aclose()
 
 
-async def _passthrough(frames: AsyncIterator[sse.Frame], buffered: list, decoder: Any, result: Result,
-                       hide_usage: bool) -> AsyncIterator[bytes]:
+async def _passthrough(stream: _Stream, result: Result, hide_usage: bool) -> AsyncIterator[bytes]:
     """The upstream's frames as they are, except a chat usage-only chunk the client did not ask for (the
     executor turns ``include_usage`` on upstream because the proxy always needs the counts)."""
     usage = ir.Usage()
-    for frame, deltas in buffered:
-        usage = _usage_of(deltas, usage)
-        yield frame.raw + b"\n\n"
-    async for frame in frames:
-        deltas = decoder.feed(frame)
-        usage = _usage_of(deltas, usage)
-        if not (hide_usage and deltas and all(d.kind == "usage" for d in deltas)):
-            yield frame.raw + b"\n\n"
-    result.usage = usage
 
-
-async def _translated(frames: AsyncIterator[sse.Frame], buffered: list, decoder: Any, req: ir.Request,
-                      result: Result) -> AsyncIterator[bytes]:
-    encoder = dialects.get(req.dialect).StreamEncoder(req)
-    usage = ir.Usage()
-    failed = False
-    for _frame, deltas in buffered:
-        usage = _usage_of(deltas, usage)
-        for d in _unsigned(deltas):
-            for chunk in encoder.feed(d):
-                yield chunk
-    try:
-        async for frame in frames:
-            deltas = _unsigned(decoder.feed(frame))
+    def kept(frames: list[sse.Frame]) -> list[bytes]:
+        nonlocal usage
+        out = []
+        for frame in frames:
+            deltas = stream.decoder.feed(frame)
             usage = _usage_of(deltas, usage)
-            for d in deltas:
-                if d.kind == "error":
-                    failed = True
-                    for chunk in encoder.fail(_as_upstream_error(d.error)):
-                        yield chunk
-                    break
-                for chunk in encoder.feed(d):
-                    yield chunk
-            if failed:
-                break
-    except errors.ProxyError as err:
-        failed = True
-        for chunk in encoder.fail(err):
-            yield chunk
-    if not failed:
-        for chunk in encoder.close():
-            yield chunk
+            if not (hide_usage and deltas and all(d.kind == "usage" for d in deltas)):
+                out.append(frame.raw)
+        return out
+
+    for _frame, deltas in stream.buffered:
+        usage = _usage_of(deltas, usage)
+    yield _joined([frame.raw for frame, _ in stream.buffered] + kept(stream.rest))
+    async for batch in stream.batches:
+        raws = kept(batch)
+        if raws:
+            yield _joined(raws)
     result.usage = usage
+
+
+def _joined(raws: list[bytes]) -> bytes:
+    return b"\n\n".join(raws) + b"\n\n"
+
+
+async def _translated(stream: _Stream, req: ir.Request, result: Result) -> AsyncIterator[bytes]:
+    tr = _Translation(stream.decoder, dialects.get(req.dialect).StreamEncoder(req))
+    head = b"".join(chunk for _frame, deltas in stream.buffered for chunk in tr.decoded(deltas))
+    first = head + tr.frames(stream.rest)
+    if first:
+        yield first
+    try:
+        while not tr.failed:
+            batch = await anext(stream.batches, None)
+            if batch is None:
+                break
+            chunk = tr.frames(batch)
+            if chunk:
+                yield chunk
+    except errors.ProxyError as err:
+        yield tr.fail(err, [])
+    if not tr.failed:
+        tail = b"".join(tr.encoder.close())
+        if tail:
+            yield tail
+    result.usage = tr.usage
+
+
+@dataclass(slots=True)
+class _Translation:
+    """Upstream frames -> client bytes for one stream, one ``bytes`` per upstream read."""
+
+    decoder: Any
+    encoder: Any
+    usage: ir.Usage = field(default_factory=ir.Usage)
+    failed: bool = False
+
+    def decoded(self, deltas: list[ir.Delta]) -> list[bytes]:
+        """Deltas decoded before the first output (no error among them: that would have rotated)."""
+        self.usage = _usage_of(deltas, self.usage)
+        return [chunk for d in _unsigned(deltas) for chunk in self.encoder.feed(d)]
+
+    def frames(self, frames: list[sse.Frame]) -> bytes:
+        out: list[bytes] = []
+        try:
+            for frame in frames:
+                deltas = _unsigned(self.decoder.feed(frame))
+                self.usage = _usage_of(deltas, self.usage)
+                for d in deltas:
+                    if d.kind == "error":
+                        return self.fail(_as_upstream_error(d.error), out)
+                    out += self.encoder.feed(d)
+        except errors.ProxyError as err:
+            return self.fail(err, out)
+        return b"".join(out)
+
+    def fail(self, err: errors.ProxyError, out: list[bytes]) -> bytes:
+        """The error event in the client's dialect after what was already encoded; the stream ends."""
+        self.failed = True
+        return b"".join(out) + b"".join(self.encoder.fail(err))
 
 
 def _usage_of(deltas: list[ir.Delta], usage: ir.Usage) -> ir.Usage:

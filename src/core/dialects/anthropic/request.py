@@ -32,6 +32,8 @@ def parse_request(body: dict[str, Any], *, model: str | None = None, count_token
     messages = _system(body.get("system"))
     for i, msg in enumerate(raw_messages):
         messages.extend(_message(msg, f"messages.{i}"))
+    if all(m.get("role") == "system" for m in raw_messages):
+        raise BadRequestError("messages: must contain a 'user' or 'assistant' turn")
     choice, parallel = _tool_choice(body.get("tool_choice"))
     return ir.Request(
         model=name,
@@ -56,19 +58,19 @@ def parse_request(body: dict[str, Any], *, model: str | None = None, count_token
 # --- system and messages -------------------------------------------------------------------------
 
 
-def _system(system: Any) -> list[ir.Message]:
+def _system(system: Any, where: str = "system") -> list[ir.Message]:
     if system is None or system == "":
         return []
     if isinstance(system, str):
         return [ir.Message("system", (ir.Text(system),))]
     if not isinstance(system, list):
-        raise BadRequestError("system: must be a string or an array of text blocks")
+        raise BadRequestError(f"{where}: must be a string or an array of text blocks")
     parts = []
     for i, block in enumerate(system):
         if not isinstance(block, dict):
-            raise BadRequestError(f"system.{i}: must be an object")
+            raise BadRequestError(f"{where}.{i}: must be an object")
         if block.get("type") == "text":
-            parts.append(_text(block, f"system.{i}"))
+            parts.append(_text(block, f"{where}.{i}"))
     return [ir.Message("system", tuple(parts))] if parts else []
 
 
@@ -76,8 +78,10 @@ def _message(msg: Any, where: str) -> list[ir.Message]:
     if not isinstance(msg, dict):
         raise BadRequestError(f"{where}: must be an object")
     role = msg.get("role")
+    if role == "system":  # Claude Code's mid-conversation-system beta (sent for models it does not know)
+        return _system(msg.get("content"), f"{where}.content")
     if role != "user" and role != "assistant":
-        raise BadRequestError(f"{where}.role: must be 'user' or 'assistant'")
+        raise BadRequestError(f"{where}.role: must be 'user', 'assistant' or 'system'")
     content = msg.get("content")
     if isinstance(content, str):
         return [ir.Message(role, (ir.Text(content),))]

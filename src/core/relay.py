@@ -217,7 +217,7 @@ async def _client_stream(resp: httpx.Response, stream: _Stream, prep: Prepared, 
                          result: Result) -> AsyncIterator[bytes]:
     """The client's stream: buffered frames first, then the rest, translated or passed through."""
     if prep.passthrough:
-        gen = _passthrough(stream, result, hide_usage=req.dialect == "openai_chat" and not req.include_usage)
+        gen = _passthrough(stream, req, result)
     else:
         gen = _translated(stream, req, result)
     try:
@@ -227,9 +227,11 @@ async def _client_stream(resp: httpx.Response, stream: _Stream, prep: Prepared, 
         await resp.aclose()
 
 
-async def _passthrough(stream: _Stream, result: Result, hide_usage: bool) -> AsyncIterator[bytes]:
+async def _passthrough(stream: _Stream, req: ir.Request, result: Result) -> AsyncIterator[bytes]:
     """The upstream's frames as they are, except a chat usage-only chunk the client did not ask for (the
-    executor turns ``include_usage`` on upstream because the proxy always needs the counts)."""
+    executor turns ``include_usage`` on upstream because the proxy always needs the counts). A failure
+    mid-stream (a drop) ends it with the dialect's in-stream error, as a translated stream does."""
+    hide_usage = req.dialect == "openai_chat" and not req.include_usage
     usage = ir.Usage()
 
     def kept(frames: list[sse.Frame]) -> list[bytes]:
@@ -245,10 +247,18 @@ async def _passthrough(stream: _Stream, result: Result, hide_usage: bool) -> Asy
     for _frame, deltas in stream.buffered:
         usage = _usage_of(deltas, usage)
     yield _joined([frame.raw for frame, _ in stream.buffered] + kept(stream.rest))
-    async for batch in stream.batches:
-        raws = kept(batch)
-        if raws:
-            yield _joined(raws)
+    try:
+        async for batch in stream.batches:
+            raws = kept(batch)
+            if raws:
+                yield _joined(raws)
+    except errors.ProxyError as err:
+        encoder = dialects.get(req.dialect).StreamEncoder(req)
+        for _frame, deltas in stream.buffered:  # so the error names the message the client is reading
+            for d in deltas:
+                if d.kind == "start":
+                    encoder.feed(d)
+        yield b"".join(encoder.fail(err))
     result.usage = usage
 
 

@@ -86,7 +86,9 @@ async def handle(call: ClientCall, deps: Deps) -> Reply:
 
 def error_reply(dialect: dialects.Dialect, err: ProxyError) -> Reply:
     status, body = dialect.render_error(err)
-    headers = {"retry-after": str(max(1, int(err.retry_after + 0.999)))} if err.retry_after else {}
+    headers = dict(relay.JSON_HEADERS)
+    if err.retry_after:
+        headers["retry-after"] = str(max(1, int(err.retry_after + 0.999)))
     return Reply(status, orjson.dumps(body), headers=headers)
 
 

@@ -50,6 +50,8 @@ def _parse_input(raw: Any) -> tuple[ir.Message, ...]:
         return (ir.Message("user", (ir.Text(raw),)),)
     if not isinstance(raw, list):
         raise BadRequestError("input: must be a string or an array of items", param="input")
+    if not raw:
+        raise BadRequestError("input: must not be empty", param="input")
     turns: list[tuple[ir.Role, list[ir.Part]]] = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
@@ -73,6 +75,8 @@ def _parse_item(item: dict[str, Any], i: int) -> tuple[ir.Role, list[ir.Part]] |
         if role is None:
             raise BadRequestError(f"input[{i}].role: unsupported role {item.get('role')!r}", param="input")
         return role, _parse_content(item.get("content"), f"input[{i}].content")
+    if kind in ("function_call", "function_call_output") and not _nonempty_str(item.get("call_id")):
+        raise BadRequestError(f"input[{i}].call_id: must be a non-empty string", param="input")
     if kind == "function_call":
         args = item.get("arguments")
         return "assistant", [ir.ToolCall(id=str(item.get("call_id") or ""), name=str(item.get("name") or ""),
@@ -84,6 +88,10 @@ def _parse_item(item: dict[str, Any], i: int) -> tuple[ir.Role, list[ir.Part]] |
     if kind == "reasoning":
         return "assistant", [_parse_reasoning_item(item)]
     return None  # item_reference, built-in tool calls, ...: nothing neutral to carry
+
+
+def _nonempty_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def _parse_reasoning_item(item: dict[str, Any]) -> ir.Reasoning:

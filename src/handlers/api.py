@@ -32,6 +32,7 @@ _KEY_HEADERS = ("x-api-key", "x-goog-api-key")
 
 def create_app(config: Config | None = None) -> FastAPI:
     rt = runtime.Runtime(config or runtime.load_config())
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -41,7 +42,14 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.state.runtime = rt
     if not rt.config.api_keys:
         log.warning("no api-keys configured: serving loopback clients only")
+    # Plain Starlette routes: our endpoints read the raw request, so FastAPI's per-request dependency
+    # solving would only add latency (measured with `make bench`).
+    for path, endpoint, methods in _routes(rt):
+        app.router.add_route(path, endpoint, methods=methods)
+    return app
 
+
+def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
     async def call(request: Request, dialect: str, **kw: Any) -> Response:
         denied = authenticate(request, rt.config, dialect)
         if denied is not None:
@@ -53,45 +61,28 @@ def create_app(config: Config | None = None) -> FastAPI:
             principal=request.state.principal, **kw), deps)
         return to_response(reply)
 
-    @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
         return await call(request, "openai_chat")
 
-    @app.post("/v1/responses")
     async def responses(request: Request) -> Response:
         return await call(request, "openai_responses")
 
-    @app.get("/v1/responses")
     async def responses_ws(request: Request) -> Response:
         err = errors.BadRequestError("WebSocket mode of /v1/responses is not supported; use HTTP POST", status=426)
         return error_response("openai_responses", err)
 
-    @app.post("/v1/messages")
     async def messages(request: Request) -> Response:
         return await call(request, "anthropic")
 
-    @app.post("/v1/messages/count_tokens")
     async def count_tokens(request: Request) -> Response:
         return await call(request, "anthropic", count_tokens=True)
 
-    async def gemini(request: Request, target: str) -> Response:
-        model, sep, action = target.rpartition(":")
+    async def gemini(request: Request) -> Response:
+        model, sep, action = request.path_params["target"].rpartition(":")
         if not sep or action not in ("generateContent", "streamGenerateContent", "countTokens"):
             return error_response("gemini", errors.ProxyError(f"{request.url.path} not found", status=404))
         return await call(request, "gemini", path_model=model, stream=action == "streamGenerateContent",
                           count_tokens=action == "countTokens")
-
-    app.post("/v1beta/models/{target:path}")(gemini)
-    app.post("/v1/models/{target:path}")(gemini)
-
-    @app.get("/v1/models")
-    async def list_models(request: Request) -> Response:
-        dialect = "anthropic" if "anthropic-version" in request.headers else "openai_chat"
-        return await models(request, dialect)
-
-    @app.get("/v1beta/models")
-    async def list_gemini_models(request: Request) -> Response:
-        return await models(request, "gemini")
 
     async def models(request: Request, dialect: str) -> Response:
         denied = authenticate(request, rt.config, dialect)
@@ -101,11 +92,27 @@ def create_app(config: Config | None = None) -> FastAPI:
         body = dialects.get(dialect).render_models(snap.index.listing())
         return Response(orjson.dumps(body), media_type="application/json")
 
-    @app.api_route("/healthz", methods=["GET", "HEAD"])
-    async def healthz() -> Response:
+    async def list_models(request: Request) -> Response:
+        return await models(request, "anthropic" if "anthropic-version" in request.headers else "openai_chat")
+
+    async def list_gemini_models(request: Request) -> Response:
+        return await models(request, "gemini")
+
+    async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
-    return app
+    return [
+        ("/v1/chat/completions", chat, ["POST"]),
+        ("/v1/responses", responses, ["POST"]),
+        ("/v1/responses", responses_ws, ["GET"]),
+        ("/v1/messages", messages, ["POST"]),
+        ("/v1/messages/count_tokens", count_tokens, ["POST"]),
+        ("/v1beta/models/{target:path}", gemini, ["POST"]),
+        ("/v1/models/{target:path}", gemini, ["POST"]),
+        ("/v1/models", list_models, ["GET"]),
+        ("/v1beta/models", list_gemini_models, ["GET"]),
+        ("/healthz", healthz, ["GET", "HEAD"]),
+    ]
 
 
 def authenticate(request: Request, config: Config, dialect: str) -> Response | None:

@@ -3,8 +3,7 @@
 Steady state costs one store read per request (the affinity pin) and no write: credentials and cooldowns
 come from a snapshot refreshed every few seconds, a session on its home credential (``pool.Choice.home``)
 needs no pin at all, a pin is rewritten only when it moves or half its TTL has passed, and usage counters
-are flushed in batches. Anything that matters is in the store, so a cold
-instance behaves like a warm one.
+are flushed in batches. Anything that matters is in the store, so a cold instance behaves like a warm one.
 """
 
 from __future__ import annotations

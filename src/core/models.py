@@ -88,13 +88,15 @@ class Index:
         return Target(requested, base, group, suffix, tuple(routes))
 
     def _lookup(self, model_id: str) -> list[Route] | None:
-        """Exact id first, then the catalog's canonical id (``claude-sonnet-4-5`` -> its dated release)."""
+        """Exact id first, then the catalog's canonical id (``claude-sonnet-4-5`` is served by the credentials
+        of its dated release). The upstream then gets the client's spelling, which it accepts, so answers
+        name the model the client asked for (Claude Code keeps thinking blocks only for that name)."""
         routes = self._routes.get(model_id)
         if routes is None:
             prefix, sep, rest = model_id.rpartition("/")
             entry = catalog.lookup(rest)
-            if entry is not None:
-                routes = self._routes.get(f"{prefix}{sep}{entry.id}")
+            if entry is not None and (found := self._routes.get(f"{prefix}{sep}{entry.id}")):
+                routes = [Route(r.cred, rest) if r.upstream_model == entry.id else r for r in found]
         return routes
 
     def listing(self) -> list[ListedModel]:

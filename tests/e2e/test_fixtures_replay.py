@@ -95,7 +95,8 @@ def test_codex_cli_body_reaches_codex_as_sent(proxy, upstream):
     # Nothing the Codex CLI sent is stripped (it sends no field the backend refuses); the executor only
     # adds the instructions the backend requires.
     assert body == {**fixture["body"], "instructions": ""}
-    assert headers["authorization"] == f"Bearer {UP['codex']}"
+    # Either Codex credential may be the session's home (credential ids include the fake's random port).
+    assert headers["authorization"] in (f"Bearer {UP['codex']}", f"Bearer {UP['codex2']}")
     assert headers["session_id"] == fixture["body"]["prompt_cache_key"]
     assert headers["originator"] == "codex_exec"
     assert headers["x-codex-turn-metadata"] == fixture["headers"]["x-codex-turn-metadata"]
@@ -119,7 +120,7 @@ def test_claude_code_body_reaches_claude_as_sent(proxy, upstream):
     path, headers, body, query = upstream.requests[0]
     assert path == "/v1/messages"
     sent = fixture["body"]
-    assert body["model"] == "claude-sonnet-4-5-20250929"  # the catalog's canonical id of the alias
+    assert body["model"] == "claude-sonnet-4-5"  # as sent: the upstream accepts the alias and echoes it
     assert body == {**sent, "model": body["model"]}  # thinking, cache_control, tools, metadata: all kept
     assert body["messages"][0]["content"][-1]["cache_control"] == {"type": "ephemeral"}
     assert headers["anthropic-beta"] == fixture["headers"]["anthropic-beta"]

@@ -34,6 +34,8 @@ class GeminiExecutor:
     def finalize(self, body: dict[str, Any], req: ir.Request, ctx: base.CallContext) -> dict[str, Any]:
         body.pop("model", None)  # the URL names the model; the API refuses it in the body
         body.pop("session_id", None)
+        if _unnamed_response(body.get("contents")):
+            body["contents"] = _named_responses(body["contents"])
         if ctx.count_tokens and set(body) - {"contents", "generateContentRequest"}:
             # countTokens takes bare contents, or a whole request (system, tools) under generateContentRequest
             request = {key: value for key, value in body.items() if key != "generateContentRequest"}
@@ -69,6 +71,46 @@ class GeminiExecutor:
 
     async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
         raise errors.UpstreamAuthError("credential cannot be refreshed")
+
+
+_CALL = ("functionCall", "function_call")
+_RESPONSE = ("functionResponse", "function_response")
+
+
+def _unnamed_response(contents: Any) -> bool:
+    return isinstance(contents, list) and any(
+        isinstance(part, dict) and isinstance(r := _first(part, _RESPONSE), dict) and not r.get("name")
+        for content in contents if isinstance(content, dict) and isinstance(content.get("parts"), list)
+        for part in content["parts"])
+
+
+def _named_responses(contents: list[Any]) -> list[Any]:
+    """Each unnamed functionResponse takes the name of the oldest unanswered functionCall before it (the
+    API refuses an empty name; some clients leave it out). Copies what it changes, never edits in place."""
+    pending: list[str] = []
+    out = []
+    for content in contents:
+        if not isinstance(content, dict) or not isinstance(content.get("parts"), list):
+            out.append(content)
+            continue
+        parts = []
+        for part in content["parts"]:
+            call = _first(part, _CALL) if isinstance(part, dict) else None
+            response = _first(part, _RESPONSE) if isinstance(part, dict) else None
+            if isinstance(call, dict) and isinstance(call.get("name"), str):
+                pending.append(call["name"])
+            elif isinstance(response, dict) and response.get("name") in pending:
+                pending.remove(response["name"])
+            elif isinstance(response, dict) and not response.get("name") and pending:
+                key = _RESPONSE[0] if _RESPONSE[0] in part else _RESPONSE[1]
+                part = {**part, key: {**response, "name": pending.pop(0)}}
+            parts.append(part)
+        out.append({**content, "parts": parts})
+    return out
+
+
+def _first(part: dict[str, Any], keys: tuple[str, str]) -> Any:
+    return part.get(keys[0], part.get(keys[1]))
 
 
 EXECUTOR = GeminiExecutor()

@@ -3,10 +3,13 @@ when Docker cannot be started; these tests run last because they are the slowest
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +25,18 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = Path(os.environ.get("SAM_LOCAL_TOOL", ROOT.parent / "shared" / "tools" / "sam-local.sh"))
 SCRIPT = ROOT / "scripts" / "sam_local.sh"
-BUILD = ROOT / ".aws-sam" / "samlocal-test"
+# Built here (shared, under the script's lock: its cache makes rebuilds quick), then copied per test session, so
+# concurrent sessions never rebuild, reconfigure or log into the stack another one is running.
+SHARED_BUILD = ROOT / ".aws-sam" / "samlocal-test"
 CLIENT_KEY = "sk-cliproxy-test"  # the key events/*.json carry
 ENCRYPTION_KEY = "q0FhcV4s1h2Yb3wB8m5n6o7p8q9r0s1t2u3v4w5x6y8"
 UPSTREAM_KEYS = {"openai": "sk-up-openai", "claude": ("sk-up-claude-1", "sk-up-claude-2"), "codex": "sk-up-codex",
                  "gemini": "gm-up-gemini"}
+TABLE = "cliproxy-samlocal"
+REGION = "us-east-1"
 UP_SECONDS = 420  # dockerd + the base image (about a minute when built from scratch)
-BUILD_SECONDS = 300
+BUILD_SECONDS = 900  # waiting for another session's build (the lock, at most 600 s) + our own
+API_SECONDS = 120  # start-api answering its first request (a container start)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,8 +49,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def run(args: list[str], *, seconds: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=seconds, check=False)
+    """Run to completion; on timeout kill its whole process group (sam, pip, make), so no pipe keeps us waiting."""
+    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        stop_group(proc, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        raise
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def stop_group(proc: subprocess.Popen[Any], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
 
 
 def free_port() -> int:
@@ -51,9 +72,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(path: Path, fake: FakeUpstream) -> None:
+def config_doc(fake: FakeUpstream) -> dict[str, Any]:
     """Every upstream kind on the fake upstream (the container shares the host's loopback)."""
-    doc = {
+    return {
         "request-retry": 1,
         "routing": {"strategy": "round-robin", "session-affinity": True, "session-affinity-ttl": "1h"},
         "openai-compatibility": [{"name": "openai", "base-url": fake.openai_base_url,
@@ -65,12 +86,16 @@ def write_config(path: Path, fake: FakeUpstream) -> None:
         "gemini-api-key": [{"api-key": UPSTREAM_KEYS["gemini"], "base-url": fake.url,
                             "models": [{"name": "gemini-test", "alias": "gemini-2.5-pro"}]}],
     }
-    path.write_bytes(orjson.dumps(doc))  # JSON is YAML
+
+
+def write_config(path: Path, fake: FakeUpstream) -> None:
+    path.write_bytes(orjson.dumps(config_doc(fake)))  # JSON is YAML
 
 
 @pytest.fixture(scope="session")
-def sam_stack() -> Path:
-    """Docker up, the local template built into BUILD; skip (with the reason) when that cannot happen here."""
+def sam_stack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Docker up, the local template built and copied into this session's own directory; skip (with the
+    reason) when Docker cannot be started here."""
     if not TOOL.is_file():
         pytest.skip(f"sam local: {TOOL} is missing (Docker stand-in tool)")
     if shutil.which("debootstrap") is None and shutil.which("apt-get") is None:
@@ -81,9 +106,13 @@ def sam_stack() -> Path:
         pytest.skip(f"sam local: Docker not ready within {UP_SECONDS}s")
     if up.returncode != 0:
         pytest.skip(f"sam local: Docker cannot be started here: {up.stderr.strip().splitlines()[-1:]}")
-    built = run([str(SCRIPT), "build"], seconds=BUILD_SECONDS, env={"SAM_LOCAL_BUILD_DIR": str(BUILD)})
+    stack = tmp_path_factory.mktemp("samlocal") / "stack"
+    started = time.monotonic()
+    built = run([str(SCRIPT), "build", str(stack)], seconds=BUILD_SECONDS,
+                env={"SAM_LOCAL_BUILD_DIR": str(SHARED_BUILD)})
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
-    return BUILD
+    print(f"sam build (template.local.yaml, cached layer): {time.monotonic() - started:.1f}s")
+    return stack
 
 
 @pytest.fixture(scope="session")
@@ -96,55 +125,76 @@ def sam_fake(sam_stack: Path) -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture(scope="session")
-def moto_dynamodb() -> Iterator[Any]:
-    """A moto server on the host's loopback with the stack's table; the container reaches it at 127.0.0.1."""
+def moto_dynamodb(sam_stack: Path) -> Iterator[Any]:
+    """A moto server on the host's loopback with the stack's table; the container reaches it at 127.0.0.1.
+    Port 0: the kernel's free port, taken at bind time (a port probed beforehand may be gone by then)."""
     import boto3
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    starting = threading.Thread(target=server.start, daemon=True)  # start() never returns if the bind fails
+    starting.start()
+    starting.join(timeout=30)
+    assert not starting.is_alive(), "moto server did not start within 30s"
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
                           aws_access_key_id="testing", aws_secret_access_key="testing")
-    client.create_table(TableName="cliproxy-samlocal", BillingMode="PAY_PER_REQUEST",
+    client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                               {"AttributeName": "sk", "AttributeType": "S"}],
                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                    {"AttributeName": "sk", "KeyType": "RANGE"}])
-    client.endpoint = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    yield client
-    server.stop()
+    client.endpoint = endpoint  # type: ignore[attr-defined]
+    try:
+        yield client
+    finally:
+        server.stop()
+
+
+def function_env(store_endpoint: str) -> dict[str, str]:
+    """What the function gets (scripts/sam_local.sh writes every variable the template declares into
+    --env-vars) and the AWS settings SAM hands it: everything pinned, nothing left to this process's env."""
+    return {"CLIPROXY_API_KEYS": CLIENT_KEY, "CLIPROXY_ENCRYPTION_KEY": ENCRYPTION_KEY,
+            "CLIPROXY_STORE_BACKEND": "dynamodb", "CLIPROXY_TABLE": TABLE, "CLIPROXY_STORE_ENDPOINT": store_endpoint,
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION}
 
 
 @pytest.fixture(scope="session")
 def sam_api(sam_stack: Path, sam_fake: FakeUpstream, moto_dynamodb: Any) -> Iterator[str]:
-    """`sam local start-api` on 127.0.0.1 (a fresh container per request), DynamoDB store on the moto server."""
-    import httpx
-
+    """`sam local start-api` on 127.0.0.1 (a fresh container per request), DynamoDB store on the moto server.
+    Depends on the moto server, so that server outlives it (session fixtures end in reverse order)."""
     port = free_port()
-    env = {**os.environ, "SAM_LOCAL_BUILD_DIR": str(sam_stack), "SAM_LOCAL_PORT": str(port),
-           "CLIPROXY_API_KEYS": CLIENT_KEY, "CLIPROXY_ENCRYPTION_KEY": ENCRYPTION_KEY,
-           "CLIPROXY_STORE_BACKEND": "dynamodb", "CLIPROXY_TABLE": "cliproxy-samlocal",
-           "CLIPROXY_STORE_ENDPOINT": moto_dynamodb.endpoint,
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    log = (sam_stack / "start-api.log").open("w")
-    proc = subprocess.Popen([str(SCRIPT), "start-api"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    env = {name: value for name, value in os.environ.items() if name not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+    env.update(function_env(moto_dynamodb.endpoint), SAM_LOCAL_BUILD_DIR=str(sam_stack), SAM_LOCAL_PORT=str(port))
+    log_path = sam_stack / "start-api.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([str(SCRIPT), "start-api"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                httpx.get(url + "/healthz", timeout=30)
-                break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("sam local start-api did not answer: " + (sam_stack / "start-api.log").read_text()[-2000:])
+        wait_for_api(url, proc, log_path)
         yield url
     finally:
-        proc.terminate()  # SIGTERM: SAM removes its containers
+        stop_group(proc, signal.SIGTERM)  # SAM removes its containers on SIGTERM
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            stop_group(proc, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def wait_for_api(url: str, proc: subprocess.Popen[Any], log_path: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + API_SECONDS
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/healthz", timeout=max(1.0, deadline - time.monotonic())).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"sam local start-api did not answer /healthz within {API_SECONDS}s (exit {proc.poll()}): "
+                + log_path.read_text()[-3000:])

@@ -4,15 +4,13 @@ The fake upstream behind it listens on the host's loopback, which the container 
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
-from tests.samlocal.conftest import CLIENT_KEY, ROOT, SCRIPT
+from tests.samlocal.conftest import CLIENT_KEY, ENCRYPTION_KEY, ROOT, SCRIPT, run
 
 if TYPE_CHECKING:
     from tests.fakes.upstream import FakeUpstream
@@ -21,9 +19,10 @@ pytestmark = [pytest.mark.samlocal, pytest.mark.timeout(600)]
 
 
 def invoke(build: Path, event: str) -> dict[str, Any]:
-    env = {**os.environ, "SAM_LOCAL_BUILD_DIR": str(build), "CLIPROXY_API_KEYS": CLIENT_KEY}
-    done = subprocess.run([str(SCRIPT), "invoke", str(ROOT / "events" / event)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    # every variable the function reads is pinned here: SAM would let this process's own values through
+    env = {"SAM_LOCAL_BUILD_DIR": str(build), "CLIPROXY_API_KEYS": CLIENT_KEY, "CLIPROXY_STORE_BACKEND": "memory",
+           "CLIPROXY_ENCRYPTION_KEY": ENCRYPTION_KEY, "CLIPROXY_TABLE": "", "CLIPROXY_STORE_ENDPOINT": ""}
+    done = run([str(SCRIPT), "invoke", str(ROOT / "events" / event)], seconds=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     result: dict[str, Any] = orjson.loads(done.stdout.strip().splitlines()[-1])
     return result

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core import dialects, errors, ir, sse
+from core import dialects, errors, ir, signatures, sse
 from core.assemble import Assembler
 from core.executors import base
 
@@ -94,24 +94,13 @@ def _whole(data: bytes, prep: Prepared, req: ir.Request, call: ClientCall) -> Re
         resp = dialects.get(prep.dialect).parse_response(orjson.loads(data), req=req)
     except orjson.JSONDecodeError:
         raise errors.UpstreamServerError("upstream sent an invalid JSON body") from None
-    out = dialects.get(req.dialect).render_response(_for_client(resp, req), req)
+    out = dialects.get(req.dialect).render_response(_for_client(resp, req, prep.dialect), req)
     return Result(body=orjson.dumps(out), usage=resp.usage)
 
 
-def _for_client(resp: ir.Response, req: ir.Request) -> ir.Response:
-    """The client's model name, and no foreign reasoning signatures: a client would echo them back to
-    a provider that cannot verify them."""
-    parts = tuple(replace(p, signature=None) if isinstance(p, ir.Reasoning) and p.signature else p
-                  for p in resp.parts)
-    return replace(resp, model=req.model, parts=parts)
-
-
-def _unsigned(deltas: list[ir.Delta]) -> list[ir.Delta]:
-    """Reasoning deltas without foreign signatures (a signature-only delta disappears)."""
-    if not any(d.kind == "reasoning" and d.signature for d in deltas):
-        return deltas
-    return [replace(d, signature=None) if d.kind == "reasoning" and d.signature else d
-            for d in deltas if not (d.kind == "reasoning" and d.signature and not d.text)]
+def _for_client(resp: ir.Response, req: ir.Request, origin: ir.Dialect) -> ir.Response:
+    """The client's model name; reasoning signatures wrapped with their origin (``core.signatures``)."""
+    return replace(resp, model=req.model, parts=signatures.for_client(resp.parts, origin, req.dialect))
 
 
 async def _streamed(resp: httpx.Response, prep: Prepared, req: ir.Request, call: ClientCall) -> Result:
@@ -129,7 +118,7 @@ async def _streamed(resp: httpx.Response, prep: Prepared, req: ir.Request, call:
     except BaseException:
         await resp.aclose()
         raise
-    stream = _Stream(batches, buffered, rest, decoder)
+    stream = _Stream(batches, buffered, rest, decoder, prep.dialect)
     if req.stream:
         result = Result()
         result.stream = _client_stream(resp, stream, prep, req, result)
@@ -161,6 +150,7 @@ class _Stream:
     buffered: list[tuple[sse.Frame, list[ir.Delta]]]
     rest: list[sse.Frame]
     decoder: Any
+    origin: ir.Dialect  # the upstream's dialect
 
 
 def _as_upstream_error(err: Any) -> errors.ProxyError:
@@ -209,7 +199,7 @@ async def _aggregate(resp: httpx.Response, stream: _Stream, prep: Prepared, req:
     result = asm.result(prep.dialect)
     if raw_final is not None:
         return Result(body=raw_final, usage=result.usage)
-    out = dialects.get(req.dialect).render_response(_for_client(result, req), req)
+    out = dialects.get(req.dialect).render_response(_for_client(result, req, prep.dialect), req)
     return Result(body=orjson.dumps(out), usage=result.usage)
 
 
@@ -267,7 +257,7 @@ def _joined(raws: list[bytes]) -> bytes:
 
 
 async def _translated(stream: _Stream, req: ir.Request, result: Result) -> AsyncIterator[bytes]:
-    tr = _Translation(stream.decoder, dialects.get(req.dialect).StreamEncoder(req))
+    tr = _Translation(stream.decoder, dialects.get(req.dialect).StreamEncoder(req), stream.origin)
     head = b"".join(chunk for _frame, deltas in stream.buffered for chunk in tr.decoded(deltas))
     first = head + tr.frames(stream.rest)
     if first:
@@ -295,19 +285,21 @@ class _Translation:
 
     decoder: Any
     encoder: Any
+    origin: ir.Dialect  # the upstream's dialect: where its reasoning signatures come from
     usage: ir.Usage = field(default_factory=ir.Usage)
     failed: bool = False
 
     def decoded(self, deltas: list[ir.Delta]) -> list[bytes]:
         """Deltas decoded before the first output (no error among them: that would have rotated)."""
         self.usage = _usage_of(deltas, self.usage)
-        return [chunk for d in _unsigned(deltas) for chunk in self.encoder.feed(d)]
+        deltas = signatures.wrap_deltas(deltas, self.origin)
+        return [chunk for d in deltas for chunk in self.encoder.feed(d)]
 
     def frames(self, frames: list[sse.Frame]) -> bytes:
         out: list[bytes] = []
         try:
             for frame in frames:
-                deltas = _unsigned(self.decoder.feed(frame))
+                deltas = signatures.wrap_deltas(self.decoder.feed(frame), self.origin)
                 self.usage = _usage_of(deltas, self.usage)
                 for d in deltas:
                     if d.kind == "error":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core import affinity, continuity, dialects, errors, ir, pool, relay, upstream
+from core import affinity, continuity, dialects, errors, ir, pool, relay, signatures, upstream
 from core.errors import ProxyError, UpstreamError
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def _parse(call: ClientCall, dialect: dialects.Dialect, limit: int) -> ir.Reques
         raise errors.BadRequestError(f"invalid JSON body: {exc}") from None
     if not isinstance(body, dict):
         raise errors.BadRequestError("request body must be a JSON object")
-    req = dialect.parse_request(body, model=call.path_model, count_tokens=call.count_tokens)
+    req = signatures.restore(dialect.parse_request(body, model=call.path_model, count_tokens=call.count_tokens))
     if call.stream is not None and req.stream != call.stream:
         req = replace(req, stream=call.stream)
     return req

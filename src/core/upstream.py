@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core import catalog, continuity, dialects, executors, ir, payload, thinking
+from core import catalog, continuity, dialects, executors, ir, payload, signatures, thinking
 from core.executors.base import CallContext
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ def prepare(req: ir.Request, target: Target, route: Route, call: ClientCall, cfg
     cred = route.cred
     executor = executors.get(cred.kind)
     up_dialect = executor.dialect
-    passthrough = up_dialect == req.dialect
+    # Same dialect in and out passes the body on, unless it replays another provider's reasoning.
+    passthrough = up_dialect == req.dialect and not signatures.has_foreign(req)
     if passthrough:
         body = dict(req.original)  # shallow: executors replace top-level keys, never mutate nested values
     else:

@@ -26,7 +26,7 @@ import pytest
 from tests.fakes import claude, codex, gemini, openai_chat
 
 from core import config as cfgmod
-from core import dialects, ir, models, relay, sse, upstream
+from core import dialects, ir, models, signatures, sse, upstream
 from core.assemble import Assembler
 from core.service import ClientCall
 
@@ -90,7 +90,7 @@ def _prepare(client_dialect: str, kind: str, body: dict[str, Any]) -> tuple[ir.R
 
 
 def _client_stream(req: ir.Request, prepared: upstream.Prepared, frames: list[sse.Frame]) -> list[bytes]:
-    """Upstream frames -> Deltas -> the client's SSE bytes (foreign signatures dropped, as in relay)."""
+    """Upstream frames -> Deltas -> the client's SSE bytes (foreign signatures wrapped, as in relay)."""
     decoder = dialects.get(prepared.dialect).StreamDecoder(req)
     encoder = dialects.get(req.dialect).StreamEncoder(req)
     out: list[bytes] = []
@@ -103,11 +103,13 @@ def _client_stream(req: ir.Request, prepared: upstream.Prepared, frames: list[ss
 
 
 def _signed_for_client(deltas: list[ir.Delta], prepared: upstream.Prepared) -> list[ir.Delta]:
-    return deltas if prepared.passthrough else relay._unsigned(deltas)
+    return deltas if prepared.passthrough else signatures.wrap_deltas(deltas, prepared.dialect)
 
 
 def _for_client(resp: ir.Response, req: ir.Request, prepared: upstream.Prepared) -> ir.Response:
-    return replace(resp, model=req.model) if prepared.passthrough else relay._for_client(resp, req)
+    if prepared.passthrough:
+        return replace(resp, model=req.model)
+    return replace(resp, model=req.model, parts=signatures.for_client(resp.parts, prepared.dialect, req.dialect))
 
 
 def _assembled(req: ir.Request, prepared: upstream.Prepared, frames: list[sse.Frame]) -> ir.Response:

@@ -105,7 +105,8 @@ def sam_stack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     except subprocess.TimeoutExpired:
         pytest.skip(f"sam local: Docker not ready within {UP_SECONDS}s")
     if up.returncode != 0:
-        pytest.skip(f"sam local: Docker cannot be started here: {up.stderr.strip().splitlines()[-1:]}")
+        said = (up.stderr.strip() or up.stdout.strip()).splitlines()
+        pytest.skip(f"sam local: Docker cannot be started here: {said[-1] if said else f'exit {up.returncode}'}")
     stack = tmp_path_factory.mktemp("samlocal") / "stack"
     started = time.monotonic()
     built = run([str(SCRIPT), "build", str(stack)], seconds=BUILD_SECONDS,

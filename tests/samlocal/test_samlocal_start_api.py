@@ -6,6 +6,7 @@ cold-start story, locally."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +16,14 @@ from tests.samlocal.conftest import CLIENT_KEY, ENCRYPTION_KEY, REGION, TABLE, U
 from core.store import records
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.fakes.upstream import FakeUpstream, Recorded
 
     from core.credentials import Credential
 
 pytestmark = [pytest.mark.samlocal, pytest.mark.timeout(600)]
-CLAUDE_MODEL = "claude-sonnet-4-5-20250929"
+CLAUDE_MODEL = "claude-sonnet-4-6"
 
 
 def test_openai_sdk_chat_through_start_api(sam_api: str, sam_fake: FakeUpstream) -> None:
@@ -82,8 +85,8 @@ def test_bad_key_is_refused_through_start_api(sam_api: str, sam_fake: FakeUpstre
     assert sam_fake.requests == []
 
 
-def test_session_pin_survives_into_the_next_container(sam_api: str, sam_fake: FakeUpstream,
-                                                      moto_dynamodb: Any) -> None:
+def test_session_pin_survives_into_the_next_container(sam_api: str, sam_fake: FakeUpstream, moto_dynamodb: Any,
+                                                      sam_stack: Path) -> None:
     """The session's home credential fails once: the request succeeds on the other key and pins the session
     there. With the home credential healthy again, the next request -- another container, nothing in memory --
     still goes to the pinned key, which it can only have learnt from DynamoDB."""
@@ -97,20 +100,31 @@ def test_session_pin_survives_into_the_next_container(sam_api: str, sam_fake: Fa
 
     sam_fake.reset()
     sam_fake.fail(500, times=1, when_token=creds[home].api_key)
+    before = containers(sam_stack)
     client.messages.create(model=CLAUDE_MODEL, max_tokens=32, messages=[{"role": "user", "content": "Hi"}])
     first = [secret_of(r) for r in sam_fake.requests]
     (away,) = (cid for cid in creds if cid != home)
     assert first == [creds[home].api_key, creds[away].api_key]
     assert pin_in_table(moto_dynamodb, session) == away
+    # the home credential healthy again in the table, so only the pin can keep the session away
+    assert (home, CLAUDE_MODEL) in cooldowns_in_table(moto_dynamodb)
     in_table(moto_dynamodb, lambda store: records.clear_cooldown(store, home, CLAUDE_MODEL))
+    assert cooldowns_in_table(moto_dynamodb) == {}
 
     sam_fake.reset()
     client.messages.create(model=CLAUDE_MODEL, max_tokens=32, messages=[{"role": "user", "content": "Hi"}])
     assert [secret_of(r) for r in sam_fake.requests] == [creds[away].api_key]
     assert pin_in_table(moto_dynamodb, session) == away
+    first_container, second_container = containers(sam_stack)[len(before):]
+    assert first_container != second_container  # two cold starts, nothing shared in memory
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
+
+
+def containers(stack: Path) -> list[str]:
+    """The function containers start-api has started so far, in order (SAM logs each one's id)."""
+    return re.findall(r"SAM_CONTAINER_ID: (\w+)", (stack / "start-api.log").read_text())
 
 
 def secret_of(sent: Recorded) -> str:
@@ -148,6 +162,11 @@ def in_table(client: Any, work: Any) -> Any:
         return await work(open_store(cfg, dynamodb_client=client, encryption_key=ENCRYPTION_KEY))
 
     return asyncio.run(go())
+
+
+def cooldowns_in_table(client: Any) -> dict[tuple[str, str], float]:
+    found: dict[tuple[str, str], float] = in_table(client, lambda s: records.load_cooldowns(s, time.time()))
+    return found
 
 
 def pin_in_table(client: Any, session: str) -> str | None:

@@ -12,24 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-
-class Outcome(Protocol):
-    provider: str
-    model: str
-    status: int
-    added_ms: float
-    retries: int
-    cooldowns: int
-    cached_tokens: int
-    input_tokens: int
-    output_tokens: int
-    stream: bool
-
+    from core.service import Outcome
 
 _metrics: Any = None
 _logging_ready = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,9 +24,14 @@ class FakeSecrets:
 
 
 @pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*lambda_config.SECRETS, *lambda_config.SECRETS.values()):
+def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    names = (*lambda_config.SECRETS, *lambda_config.SECRETS.values())
+    for name in names:
         monkeypatch.delenv(name, raising=False)
+    lambda_config.reset()
+    yield
+    for name in names:  # export_secrets writes os.environ itself: nothing it exported outlives the test
+        os.environ.pop(name, None)
     lambda_config.reset()
 
 

@@ -31,16 +31,6 @@ def split_results(role: ir.Role, parts: list[ir.Part]) -> list[ir.Message]:
     return out
 
 
-def split_data_url(url: str) -> tuple[str, str] | None:
-    """``data:<media>;base64,<data>`` -> (media, data); None for any other URL."""
-    if not url.startswith("data:"):
-        return None
-    head, sep, data = url[5:].partition(",")
-    if not sep or not head.endswith(";base64"):
-        return None
-    return head[:-7] or "application/octet-stream", data
-
-
 def args_object(arguments: str) -> dict[str, Any]:
     """Tool-call arguments (JSON text) as an object; empty, invalid or non-object text gives ``{}``."""
     if not arguments:

@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from core import ir
-from core.dialects.parts import args_object, split_data_url
+from core.dialects import dataurl
+from core.dialects.parts import args_object
 
 DEFAULT_MAX_TOKENS = 32000
 MIN_BUDGET = 1024  # Claude rejects smaller thinking budgets
@@ -143,14 +144,14 @@ def image_block(part: ir.Image) -> dict[str, Any] | None:
         return {"type": "image", "source": {"type": "base64", "media_type": media, "data": part.data}}
     if not part.url:
         return None
-    inline = split_data_url(part.url)
+    inline = dataurl.parse(part.url, default_type=dataurl.UNTYPED)
     if inline is not None:
         return {"type": "image", "source": {"type": "base64", "media_type": inline[0], "data": inline[1]}}
     return {"type": "image", "source": {"type": "url", "url": part.url}}
 
 
 def _document(part: ir.File) -> dict[str, Any] | None:
-    inline = split_data_url(part.url) if part.url else None
+    inline = dataurl.parse(part.url, default_type=dataurl.UNTYPED) if part.url else None
     if part.data or inline is not None:
         media, data = inline or (part.media_type or "application/pdf", part.data)
         block: dict[str, Any] = {"type": "document", "source": {"type": "base64", "media_type": media, "data": data}}

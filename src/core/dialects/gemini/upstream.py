@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from core import ir
+from core.dialects import dataurl
 from core.dialects.gemini.names import sanitize
-from core.dialects.parts import args_object, result_text, split_data_url
+from core.dialects.parts import args_object, result_text
 
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 
@@ -108,7 +109,7 @@ def _media(part: ir.Part) -> dict[str, Any] | None:
     if not isinstance(part, ir.Image | ir.File):
         return None
     default = "image/png" if isinstance(part, ir.Image) else "application/pdf"
-    inline = split_data_url(part.url) if part.url else None
+    inline = dataurl.parse(part.url, default_type=dataurl.UNTYPED) if part.url else None
     if part.data:
         wire: dict[str, Any] = {"inlineData": {"mimeType": part.media_type or default, "data": part.data}}
     elif inline is not None:

@@ -7,7 +7,7 @@ from typing import Any, get_args
 import orjson
 
 from core import ir
-from core.dialects import dataurl, effort, fields
+from core.dialects import dataurl, effort, fields, openai_tools
 from core.errors import BadRequestError
 
 NAME: ir.Dialect = "openai_chat"
@@ -166,15 +166,7 @@ def _parse_tools(raw: list[Any] | None) -> tuple[ir.Tool, ...]:
             tools.append(ir.Tool(name=str(t.get("type")), raw=t))  # built-in (web_search, ...) kept verbatim
             continue
         fn = t.get("function")
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
-            raise BadRequestError(f"tools[{i}].function.name: must be a non-empty string", param="tools")
-        params = fn.get("parameters")
-        tools.append(ir.Tool(
-            name=fn["name"],
-            description=_str_or_none(fn.get("description")),
-            parameters=params if isinstance(params, dict) else None,
-            strict=fn.get("strict") if isinstance(fn.get("strict"), bool) else None,
-        ))
+        tools.append(openai_tools.parse_function(fn if isinstance(fn, dict) else {}, f"tools[{i}].function"))
     return tuple(tools)
 
 
@@ -325,10 +317,7 @@ def _render_result(content: str | tuple[ir.Part, ...]) -> str | list[dict[str, A
 
 
 def _render_tool(t: ir.Tool) -> dict[str, Any]:
-    fn: dict[str, Any] = {"name": t.name}
-    if t.description is not None:
-        fn["description"] = t.description
-    fn["parameters"] = t.parameters if t.parameters is not None else {"type": "object", "properties": {}}
+    fn = openai_tools.render_function(t, t.name)
     if t.strict is not None:
         fn["strict"] = t.strict
     return {"type": "function", "function": fn}

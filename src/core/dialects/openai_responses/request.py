@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from core import ir
-from core.dialects import dataurl, effort, fields, toolnames
+from core.dialects import dataurl, effort, fields, openai_tools, toolnames
 from core.errors import BadRequestError
 
 NAME: ir.Dialect = "openai_responses"
@@ -156,15 +156,7 @@ def _parse_tools(raw: list[Any] | None) -> tuple[ir.Tool, ...]:
         if t.get("type") != "function":
             tools.append(ir.Tool(name=str(t.get("name") or t.get("type")), raw=t))  # built-ins kept verbatim
             continue
-        if not isinstance(t.get("name"), str) or not t["name"]:
-            raise BadRequestError(f"tools[{i}].name: must be a non-empty string", param="tools")
-        params = t.get("parameters")
-        tools.append(ir.Tool(
-            name=t["name"],
-            description=t.get("description") if isinstance(t.get("description"), str) else None,
-            parameters=params if isinstance(params, dict) else None,
-            strict=t.get("strict") if isinstance(t.get("strict"), bool) else None,
-        ))
+        tools.append(openai_tools.parse_function(t, f"tools[{i}]"))
     return tuple(tools)
 
 
@@ -328,10 +320,7 @@ def _render_output(content: str | tuple[ir.Part, ...]) -> str | list[dict[str, A
 def _render_tool(t: ir.Tool, names: dict[str, str]) -> dict[str, Any] | None:
     if t.raw is not None:
         return _render_builtin(t.raw)
-    tool: dict[str, Any] = {"type": "function", "name": names.get(t.name, t.name)}
-    if t.description is not None:
-        tool["description"] = t.description
-    tool["parameters"] = t.parameters if t.parameters is not None else {"type": "object", "properties": {}}
+    tool = {"type": "function", **openai_tools.render_function(t, names.get(t.name, t.name))}
     tool["strict"] = t.strict if t.strict is not None else False  # Responses defaults strict to true
     return tool
 

@@ -28,9 +28,7 @@ def api_key_credentials(c: Reader, doc: Mapping[str, Any], key: str, kind: Upstr
         at = f"{key}[{i}]"
         entry = c.mapping(raw, at)
         c.entry_keys(entry, at, _ENTRY_KEYS)
-        api_key = c.opt_string(entry.get("api-key"), f"{at}.api-key", secret=True)
-        if not api_key:
-            raise c.error(f"{at}.api-key", "required")
+        api_key = c.required_string(entry.get("api-key"), f"{at}.api-key", secret=True)
         base_url = c.opt_string(entry.get("base-url"), f"{at}.base-url")
         models, _ = _models(c, entry.get("models"), f"{at}.models", allow_thinking=False)
         out.append(Credential(
@@ -46,12 +44,8 @@ def compat_credentials(c: Reader, raw: Any, key: str) -> list[Credential]:
         at = f"{key}[{i}]"
         entry = c.mapping(item, at)
         c.entry_keys(entry, at, _COMPAT_KEYS)
-        name = c.opt_string(entry.get("name"), f"{at}.name")
-        if not name:
-            raise c.error(f"{at}.name", "required")
-        base_url = c.opt_string(entry.get("base-url"), f"{at}.base-url")
-        if not base_url:
-            raise c.error(f"{at}.base-url", "required")
+        name = c.required_string(entry.get("name"), f"{at}.name")
+        base_url = c.required_string(entry.get("base-url"), f"{at}.base-url")
         models, thinking = _models(c, entry.get("models"), f"{at}.models", allow_thinking=True)
         common = _common(c, entry, at)
         provider = name.strip().lower()
@@ -71,9 +65,7 @@ def _compat_keys(c: Reader, entry: Mapping[str, Any], at: str) -> list[str]:
         where = f"{at}.api-key-entries[{j}]"
         ke = c.mapping(raw, where)
         c.entry_keys(ke, where, {"api-key"})
-        key = c.opt_string(ke.get("api-key"), f"{where}.api-key", secret=True)
-        if not key:
-            raise c.error(f"{where}.api-key", "required")
+        key = c.required_string(ke.get("api-key"), f"{where}.api-key", secret=True)
         keys.append(key)
     return keys + c.strings(entry.get("api-keys"), f"{at}.api-keys", secret=True)  # CLIProxyAPI's older flat list
 
@@ -102,9 +94,7 @@ def _models(c: Reader, raw: Any, at: str, *, allow_thinking: bool
         where = f"{at}[{i}]"
         m = c.mapping(item, where)
         c.entry_keys(m, where, allowed)
-        name = c.opt_string(m.get("name"), f"{where}.name")
-        if not name:
-            raise c.error(f"{where}.name", "required")
+        name = c.required_string(m.get("name"), f"{where}.name")
         alias = c.opt_string(m.get("alias"), f"{where}.alias") or name
         if alias.lower() in seen:
             raise c.error(f"{where}.alias", f"duplicate alias {alias!r}")

@@ -68,6 +68,12 @@ class Reader:
             raise self.error(key, f"expected a string, got {_shown(raw, secret)}")
         return raw
 
+    def required_string(self, raw: Any, key: str, *, secret: bool = False) -> str:
+        value = self.opt_string(raw, key, secret=secret)
+        if not value:
+            raise self.error(key, "required")
+        return value
+
     def scalar_string(self, raw: Any, key: str) -> str:
         if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             raise self.error(key, f"expected a string, got {_shown(raw)}")

@@ -28,6 +28,7 @@ from core.dialects.anthropic.response import (
     usage_to_wire,
 )
 from core.dialects.anthropic.upstream import tool_id
+from core.dialects.streamfacts import StreamFacts
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -129,18 +130,14 @@ class StreamEncoder:
     """Deltas -> Claude SSE for a client. A new block opens when the kind changes, when a new tool call
     starts, or when thinking text follows a signed thinking block."""
 
-    __slots__ = ("_id", "_model", "_started", "_done", "_index", "_open", "_signed", "_tool", "_usage",
-                 "_stop", "_saw_tool")
+    __slots__ = ("_facts", "_started", "_done", "_index", "_open", "_signed", "_tool", "_saw_tool")
 
     def __init__(self, req: ir.Request) -> None:
-        self._id: str | None = None
-        self._model = req.model
+        self._facts = StreamFacts(req)
         self._started = self._done = self._signed = self._saw_tool = False
         self._index = -1  # index of the newest block
         self._open: str | None = None  # "text" | "thinking" | "tool_use"
         self._tool: int | None = None  # Delta index of the open tool call
-        self._usage = ir.Usage()
-        self._stop: ir.StopReason | None = None
 
     def feed(self, delta: ir.Delta) -> list[bytes]:
         if self._done:
@@ -156,15 +153,9 @@ class StreamEncoder:
             return []
         if kind == "tool_call_start":
             return self._tool_start(delta)
-        if kind == "usage" and delta.usage is not None:
-            self._usage = self._usage.merge(delta.usage)
-        elif kind == "stop":
-            self._stop = delta.stop_reason
-        elif kind == "start":
-            self._id = delta.id or self._id
-            self._model = delta.model or self._model
-        elif kind == "error":
+        if kind == "error":
             return self.fail(delta.error)
+        self._facts.note(delta)
         return []
 
     def close(self) -> list[bytes]:
@@ -172,10 +163,10 @@ class StreamEncoder:
             return []
         out = self._begin([])
         self._end_block(out)
-        stop = stop_to_wire(self._stop, self._saw_tool)
+        stop = stop_to_wire(self._facts.stop, self._saw_tool)
         out.append(_frame("message_delta", {"type": "message_delta",
                                             "delta": {"stop_reason": stop, "stop_sequence": None},
-                                            "usage": usage_to_wire(self._usage)}))
+                                            "usage": usage_to_wire(self._facts.usage)}))
         out.append(_frame("message_stop", {"type": "message_stop"}))
         self._done = True
         return out
@@ -219,14 +210,14 @@ class StreamEncoder:
         if not self._started:
             self._started = True
             out.append(_frame("message_start", {"type": "message_start", "message": {
-                "id": self._id or new_message_id(),
+                "id": self._facts.id or new_message_id(),
                 "type": "message",
                 "role": "assistant",
-                "model": self._model,
+                "model": self._facts.model,
                 "content": [],
                 "stop_reason": None,
                 "stop_sequence": None,
-                "usage": usage_to_wire(self._usage, output_tokens=0),
+                "usage": usage_to_wire(self._facts.usage, output_tokens=0),
             }}))
         return out
 

@@ -27,6 +27,7 @@ from core.dialects.gemini.response import (
     usage_to_wire,
 )
 from core.dialects.parts import args_object
+from core.dialects.streamfacts import StreamFacts
 
 
 class StreamDecoder:
@@ -122,14 +123,11 @@ class StreamEncoder:
     """Deltas -> Gemini SSE chunks for a client: one chunk per text or reasoning delta, calls held until
     complete, and a last chunk with finishReason and usageMetadata."""
 
-    __slots__ = ("_id", "_model", "_calls", "_usage", "_stop", "_saw_call", "_done")
+    __slots__ = ("_facts", "_calls", "_saw_call", "_done")
 
     def __init__(self, req: ir.Request) -> None:
-        self._id: str | None = None
-        self._model = req.model
+        self._facts = StreamFacts(req)
         self._calls: dict[int, _Call] = {}  # Delta index -> call still collecting arguments
-        self._usage = ir.Usage()
-        self._stop: ir.StopReason | None = None
         self._saw_call = self._done = False
 
     def feed(self, delta: ir.Delta) -> list[bytes]:
@@ -147,22 +145,18 @@ class StreamEncoder:
         elif kind == "tool_call_start":
             self._calls[delta.index] = _Call(delta)
             self._saw_call = True
-        elif kind == "usage" and delta.usage is not None:
-            self._usage = self._usage.merge(delta.usage)
-        elif kind == "stop":
-            self._stop = delta.stop_reason
-        elif kind == "start":
-            self._id = delta.id or self._id
-            self._model = delta.model or self._model
         elif kind == "error":
             return self.fail(delta.error)
+        else:
+            self._facts.note(delta)
         return []
 
     def close(self) -> list[bytes]:
         if self._done:
             return []
         self._done = True
-        reason = "tool_use" if self._saw_call and self._stop in (None, "end_turn") else self._stop
+        stop = self._facts.stop
+        reason = "tool_use" if self._saw_call and stop in (None, "end_turn") else stop
         return [self._chunk([], finish=stop_to_wire(reason))]
 
     def fail(self, err: Any) -> list[bytes]:
@@ -191,11 +185,11 @@ class StreamEncoder:
         candidate["index"] = 0
         body: dict[str, Any] = {"candidates": [candidate]}
         if finish is not None:
-            body["usageMetadata"] = usage_to_wire(self._usage)
-        if self._id is None:
-            self._id = secrets.token_hex(12)
-        body["modelVersion"] = self._model
-        body["responseId"] = self._id
+            body["usageMetadata"] = usage_to_wire(self._facts.usage)
+        if self._facts.id is None:
+            self._facts.id = secrets.token_hex(12)
+        body["modelVersion"] = self._facts.model
+        body["responseId"] = self._facts.id
         return sse.encode(orjson.dumps(body))
 
 

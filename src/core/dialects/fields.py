@@ -1,4 +1,4 @@
-"""Typed reads of optional top-level request fields; a wrong type is a ``BadRequestError`` naming the field."""
+"""Typed reads of request fields; a wrong type is a ``BadRequestError`` naming the field."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ def model(body: dict[str, Any], override: str | None) -> str:
     value = body.get("model")
     if not isinstance(value, str) or not value:
         raise BadRequestError("model: must be a non-empty string", param="model")
+    return value
+
+
+def string(obj: dict[str, Any], key: str, where: str) -> str:
+    """A required string inside a nested object; ``where`` is the object's path (``messages[0].content[1]``)."""
+    value = obj.get(key)
+    if not isinstance(value, str):
+        raise BadRequestError(f"{where}.{key}: must be a string")
     return value
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from core import ir
+from core.dialects import fields
 from core.dialects.parts import split_results
 from core.errors import BadRequestError
 
@@ -104,16 +105,16 @@ def _block(block: Any, where: str) -> ir.Part | None:
 
 
 def _text(block: dict[str, Any], where: str) -> ir.Text:
-    return ir.Text(_str(block, "text", where), _cache(block))
+    return ir.Text(fields.string(block, "text", where), _cache(block))
 
 
 def _image(block: dict[str, Any], where: str) -> ir.Image | None:
     source = _source(block, where)
     kind = source.get("type")
     if kind == "base64":
-        return ir.Image(data=_str(source, "data", where + ".source"), media_type=source.get("media_type"))
+        return ir.Image(data=fields.string(source, "data", where + ".source"), media_type=source.get("media_type"))
     if kind == "url":
-        return ir.Image(url=_str(source, "url", where + ".source"))
+        return ir.Image(url=fields.string(source, "url", where + ".source"))
     return None  # Files API ids have no neutral form
 
 
@@ -122,12 +123,12 @@ def _document(block: dict[str, Any], where: str) -> ir.Part | None:
     kind = source.get("type")
     title = block.get("title") if isinstance(block.get("title"), str) else None
     if kind == "base64":
-        data = _str(source, "data", where + ".source")
+        data = fields.string(source, "data", where + ".source")
         return ir.File(data=data, media_type=source.get("media_type"), filename=title)
     if kind == "url":
-        return ir.File(url=_str(source, "url", where + ".source"), media_type="application/pdf", filename=title)
+        return ir.File(url=fields.string(source, "url", where + ".source"), media_type="application/pdf", filename=title)
     if kind == "text":
-        return ir.Text(_str(source, "data", where + ".source"))
+        return ir.Text(fields.string(source, "data", where + ".source"))
     return None
 
 
@@ -138,15 +139,15 @@ def _tool_use(block: dict[str, Any], where: str) -> ir.ToolCall:
     if not isinstance(args, dict):
         raise BadRequestError(f"{where}.input: must be an object")
     return ir.ToolCall(
-        id=_str(block, "id", where),
-        name=_str(block, "name", where),
+        id=fields.string(block, "id", where),
+        name=fields.string(block, "name", where),
         arguments=orjson.dumps(args).decode(),
         origin="anthropic",
     )
 
 
 def _tool_result(block: dict[str, Any], where: str) -> ir.ToolResult:
-    call_id = _str(block, "tool_use_id", where)
+    call_id = fields.string(block, "tool_use_id", where)
     content = block.get("content")
     if content is None:
         content = ""
@@ -175,12 +176,12 @@ def _result_parts(blocks: list[Any], where: str) -> tuple[ir.Part, ...]:
 
 def _thinking_block(block: dict[str, Any], where: str) -> ir.Reasoning:
     signature = block.get("signature")
-    return ir.Reasoning(_str(block, "thinking", where), signature if isinstance(signature, str) and signature else None,
+    return ir.Reasoning(fields.string(block, "thinking", where), signature if isinstance(signature, str) and signature else None,
                         origin="anthropic")
 
 
 def _redacted(block: dict[str, Any], where: str) -> ir.Reasoning:
-    return ir.Reasoning(signature=_str(block, "data", where), origin="anthropic", redacted=True)
+    return ir.Reasoning(signature=fields.string(block, "data", where), origin="anthropic", redacted=True)
 
 
 _BLOCKS = {
@@ -217,7 +218,7 @@ def _tool(tool: Any, where: str) -> ir.Tool:
     description = tool.get("description")
     strict = tool.get("strict")
     return ir.Tool(
-        name=_str(tool, "name", where),
+        name=fields.string(tool, "name", where),
         description=description if isinstance(description, str) else None,
         parameters=schema,
         strict=strict if isinstance(strict, bool) else None,
@@ -231,7 +232,7 @@ def _tool_choice(choice: Any) -> tuple[ir.ToolChoice | None, bool | None]:
     if not isinstance(choice, dict) or choice.get("type") not in _TOOL_CHOICE:
         raise BadRequestError("tool_choice: must be {type: auto|any|tool|none}")
     mode = _TOOL_CHOICE[choice["type"]]
-    name = _str(choice, "name", "tool_choice") if mode == "tool" else None
+    name = fields.string(choice, "name", "tool_choice") if mode == "tool" else None
     disable = choice.get("disable_parallel_tool_use")
     parallel = (not disable) if isinstance(disable, bool) else None
     return ir.ToolChoice(mode, name), parallel  # type: ignore[arg-type]  # mode comes from _TOOL_CHOICE
@@ -294,13 +295,6 @@ def _max_tokens(value: Any, *, optional: bool) -> int | None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise BadRequestError("max_tokens: must be a positive integer")  # Anthropic requires it
-    return value
-
-
-def _str(obj: dict[str, Any], key: str, where: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise BadRequestError(f"{where}.{key}: must be a string")
     return value
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from core import ir
+from core.dialects import fields
 from core.dialects.parts import split_results
 from core.errors import BadRequestError
 
@@ -96,7 +97,7 @@ class _Contents:
         signature = _get(part, "thoughtSignature", "thought_signature")
         signature = signature if isinstance(signature, str) and signature else None
         if "text" in part:
-            text = _str(part, "text", where)
+            text = fields.string(part, "text", where)
             if part.get("thought") is True:
                 return [ir.Reasoning(text, signature, origin="gemini")]
             if signature:  # a signature on a plain part: keep it just before the part it rode on
@@ -114,7 +115,7 @@ class _Contents:
     def _call(self, call: Any, signature: str | None, where: str) -> ir.ToolCall:
         if not isinstance(call, dict):
             raise BadRequestError(f"{where}.functionCall: must be an object")
-        name = _str(call, "name", where + ".functionCall")
+        name = fields.string(call, "name", where + ".functionCall")
         args = call.get("args")
         if args is None:
             args = {}
@@ -237,7 +238,7 @@ def _declaration(decl: Any, where: str) -> ir.Tool:
     if schema is not None and not isinstance(schema, dict):
         raise BadRequestError(f"{where}.parameters: must be an object")
     description = decl.get("description")
-    return ir.Tool(_str(decl, "name", where), description if isinstance(description, str) else None, schema)
+    return ir.Tool(fields.string(decl, "name", where), description if isinstance(description, str) else None, schema)
 
 
 def _lower_types(schema: Any) -> Any:
@@ -304,13 +305,6 @@ def _object(obj: dict[str, Any], camel: str, snake: str) -> dict[str, Any] | Non
     value = _get(obj, camel, snake)
     if value is not None and not isinstance(value, dict):
         raise BadRequestError(f"{camel}: must be an object")
-    return value
-
-
-def _str(obj: dict[str, Any], key: str, where: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise BadRequestError(f"{where}.{key}: must be a string")
     return value
 
 

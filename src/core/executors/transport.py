@@ -45,20 +45,33 @@ def lane(http: httpx.AsyncClient) -> Lane | None:
 
 
 def request(lane: Lane, ureq: UpstreamRequest) -> httpx.Request:
-    """The request ``http.build_request`` would build, header for header in the same order: the defaults
-    ours do not replace, then ours; the client's timeout."""
+    """The request ``http.build_request`` would build, header for header in the same order: Host, the
+    defaults ours do not replace, ours, Content-Length; the client's timeout.
+
+    Giving httpx the body as a ready stream with those headers skips its content encoding and the header
+    re-merging of ``Request._prepare`` (~10 us a request); anything unusual takes httpx's own path.
+    """
     import httpx
 
+    url, netloc = _url(ureq.url)
     ours = {name.lower() for name in ureq.headers}
     headers = {name: value for name, lower, value in lane.headers if lower not in ours}
     headers.update(ureq.headers)
-    return httpx.Request(ureq.method, _url(ureq.url), headers=headers, content=ureq.body,
-                         extensions={"timeout": lane.timeout})
+    extensions = {"timeout": lane.timeout}
+    if not ureq.body or "host" in ours or "content-length" in ours:
+        return httpx.Request(ureq.method, url, headers=headers, content=ureq.body, extensions=extensions)
+    headers = {"Host": netloc, **headers, "Content-Length": str(len(ureq.body))}
+    built = httpx.Request(ureq.method, url, headers=headers, stream=httpx.ByteStream(ureq.body),
+                          extensions=extensions)
+    built.read()  # ``request.content`` is readable, as for a request built from content
+    return built
 
 
 @functools.lru_cache(maxsize=1024)
-def _url(text: str) -> httpx.URL:
-    """Parsed once per upstream address (a few per credential); ``httpx.URL`` is immutable."""
+def _url(text: str) -> tuple[httpx.URL, str]:
+    """Parsed once per upstream address (a few per credential); ``httpx.URL`` is immutable. With the
+    Host header httpx derives from it."""
     import httpx
 
-    return httpx.URL(text)
+    url = httpx.URL(text)
+    return url, url.netloc.decode("ascii")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import orjson
 
-if TYPE_CHECKING:
-    from core import ir
+from core import ir
 
 # Header signals in order of strength; each maps to a namespace so two kinds of ids never collide.
 _HEADERS = (
@@ -80,14 +78,12 @@ def _conversation(raw: object) -> str | None:
 
 def _first_turn_hash(req: ir.Request, principal: str | None) -> str:
     """Hash of the first system and user texts plus the client principal: stable across turns of one chat."""
-    from core import ir as _ir
-
     h = hashlib.blake2b(digest_size=12)
     h.update((principal or "").encode())
     seen: set[str] = set()
     for msg in req.messages:
         if msg.role in ("system", "user") and msg.role not in seen:
-            text = next((p.text for p in msg.parts if isinstance(p, _ir.Text) and p.text), None)
+            text = next((p.text for p in msg.parts if isinstance(p, ir.Text) and p.text), None)
             if text is not None:
                 seen.add(msg.role)
                 h.update(b"\x00" + msg.role.encode() + b":" + text[:2048].encode())

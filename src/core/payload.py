@@ -34,10 +34,11 @@ _MISSING = object()
 # --- dotted paths -------------------------------------------------------------------------------------
 
 
-def split_path(path: str) -> list[str]:
-    """``a.b\\.c.0`` -> ``["a", "b.c", "0"]``; a leading dot is ignored."""
+@functools.lru_cache(maxsize=1024)  # paths are constants of the code and the config: split each once
+def split_path(path: str) -> tuple[str, ...]:
+    """``a.b\\.c.0`` -> ``("a", "b.c", "0")``; a leading dot is ignored."""
     parts = re.split(r"(?<!\\)\.", path.removeprefix("."))
-    return [p.replace("\\.", ".") for p in parts]
+    return tuple(p.replace("\\.", ".") for p in parts)
 
 
 def get_path(root: Any, path: str, default: Any = None) -> Any:
@@ -65,7 +66,7 @@ def delete_path(root: dict[str, Any], path: str) -> dict[str, Any]:
     return out
 
 
-def _walk(node: Any, keys: list[str]) -> Any:
+def _walk(node: Any, keys: tuple[str, ...]) -> Any:
     for key in keys:
         if isinstance(node, dict):
             node = node.get(key, _MISSING)
@@ -78,7 +79,7 @@ def _walk(node: Any, keys: list[str]) -> Any:
     return node
 
 
-def _set(node: Any, keys: list[str], value: Any) -> Any:
+def _set(node: Any, keys: tuple[str, ...], value: Any) -> Any:
     key, rest = keys[0], keys[1:]
     if isinstance(node, list) and (key.isdigit() or key == "-1"):
         out = list(node)
@@ -93,7 +94,7 @@ def _set(node: Any, keys: list[str], value: Any) -> Any:
     return out_map
 
 
-def _delete(node: Any, keys: list[str]) -> Any:
+def _delete(node: Any, keys: tuple[str, ...]) -> Any:
     key, rest = keys[0], keys[1:]
     if isinstance(node, list):
         out = list(node)

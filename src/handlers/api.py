@@ -51,14 +51,15 @@ def create_app(config: Config | None = None) -> FastAPI:
 
 def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
     async def call(request: Request, dialect: str, **kw: Any) -> Response:
-        denied = authenticate(request, rt.config, dialect)
-        if denied is not None:
-            return denied
+        try:
+            principal = authenticate(request, rt.config)
+        except errors.ClientAuthError as err:
+            return error_response(dialect, err)
         deps = await rt.deps()
         headers = {k.lower(): v for k, v in request.headers.items()}
         reply = await service.handle(service.ClientCall(
             dialect=dialect, raw=await request.body(), headers=headers,  # type: ignore[arg-type]
-            principal=request.state.principal, **kw), deps)
+            principal=principal, **kw), deps)
         return to_response(reply)
 
     async def chat(request: Request) -> Response:
@@ -85,9 +86,10 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
                           count_tokens=action == "countTokens")
 
     async def models(request: Request, dialect: str) -> Response:
-        denied = authenticate(request, rt.config, dialect)
-        if denied is not None:
-            return denied
+        try:
+            authenticate(request, rt.config)
+        except errors.ClientAuthError as err:
+            return error_response(dialect, err)
         snap = await (await rt.deps()).state.snapshot()
         body = dialects.get(dialect).render_models(snap.index.listing())
         return Response(orjson.dumps(body), media_type="application/json")
@@ -115,24 +117,23 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
     ]
 
 
-def authenticate(request: Request, config: Config, dialect: str) -> Response | None:
-    """None when the caller may proceed (sets ``request.state.principal``), else the 401 to send."""
-    request.state.principal = None
+def authenticate(request: Request, config: Config) -> str | None:
+    """The client API key the caller presented (None: no keys configured and a loopback caller).
+    Raises ClientAuthError when the caller may not proceed."""
     keys = config.api_keys
     if not keys:
         if _loopback(request):
             return None
-        return error_response(dialect, errors.ClientAuthError(
-            "no api-keys are configured: this proxy serves loopback clients only", status=403))
+        raise errors.ClientAuthError("no api-keys are configured: this proxy serves loopback clients only",
+                                     status=403)
     offered = _offered_keys(request)
     if not offered:
-        return error_response(dialect, errors.ClientAuthError("Missing API key", code="invalid_api_key"))
+        raise errors.ClientAuthError("Missing API key", code="invalid_api_key")
     for key in offered:
         for valid in keys:
             if hmac.compare_digest(key.encode(), valid.encode()):
-                request.state.principal = valid
-                return None
-    return error_response(dialect, errors.ClientAuthError("Invalid API key", code="invalid_api_key"))
+                return valid
+    raise errors.ClientAuthError("Invalid API key", code="invalid_api_key")
 
 
 def _offered_keys(request: Request) -> list[str]:
@@ -142,7 +143,8 @@ def _offered_keys(request: Request) -> list[str]:
         scheme, _, token = auth.partition(" ")
         offered.append(token.strip() if scheme.lower() == "bearer" and token else auth)
     offered.extend(v for h in _KEY_HEADERS if (v := request.headers.get(h)))
-    if key := request.query_params.get("key"):
+    # ``?key=`` (Gemini clients); most requests have no query string, so skip parsing an empty one
+    if request.scope.get("query_string") and (key := request.query_params.get("key")):
         offered.append(key)
     return offered
 

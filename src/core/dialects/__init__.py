@@ -20,6 +20,7 @@ Module surface (see ``Dialect``):
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -68,6 +69,7 @@ _MODULES = {
 }
 
 
+@functools.cache  # called several times per request: a dict lookup instead of the import machinery
 def get(name: str) -> Dialect:
     """The dialect module for ``name`` (imported on first use)."""
     return importlib.import_module(_MODULES[name])  # type: ignore[return-value]  # modules satisfy the protocol

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ _MODULES = {
 }
 
 
+@functools.cache  # called on every request: a dict lookup instead of the import machinery
 def get(kind: str) -> Executor:
     """The executor for an upstream kind (module imported on first use)."""
     return importlib.import_module(_MODULES[kind]).EXECUTOR  # type: ignore[no-any-return]

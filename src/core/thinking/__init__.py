@@ -76,6 +76,8 @@ def apply_thinking(body: dict[str, Any], model: str, from_format: str, to_format
     from_fmt = _format(from_format) or to_fmt
     base, parsed = parse_suffix(model)
     wanted = Intent.of_thinking(suffix if suffix is not None else parsed)
+    if wanted is None and not wire.present(body, to_fmt):
+        return body  # nothing asks for thinking and nothing is there to strip: every branch below keeps body
     if support is None:
         support = catalog.thinking_support(base)
     if support is None:

@@ -24,6 +24,9 @@ _EFFORT_PATH = {"openai_chat": "reasoning_effort", "openai_responses": "reasonin
 _GEMINI = "generationConfig.thinkingConfig"
 _GEMINI_LEVEL_KEYS = ("thinkingLevel", "thinking_level")
 _GEMINI_BUDGET_KEYS = ("thinkingBudget", "thinking_budget")
+# The top-level keys under which each dialect keeps every field ``read`` and ``strip`` look at.
+_ROOTS = {"openai_chat": ("reasoning_effort",), "openai_responses": ("reasoning",),
+          "anthropic": ("thinking", "output_config"), "gemini": ("generationConfig",)}
 
 
 def _as_int(value: Any) -> int | None:
@@ -41,6 +44,11 @@ def _word(value: Any) -> str | None:
 
 
 # --- reading ------------------------------------------------------------------------------------------
+
+
+def present(body: Body, fmt: str) -> bool:
+    """Whether the body has a key that may hold thinking fields of ``fmt`` (False: nothing to read or strip)."""
+    return any(key in body for key in _ROOTS.get(fmt, ()))
 
 
 def read(body: Body, fmt: str) -> Intent | None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from tests.fakes.upstream import FakeUpstream
 from tests.servers import ThreadedServer
 

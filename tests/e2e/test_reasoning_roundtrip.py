@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from tests.conftest import CLIENT_KEY
 
 from core import signatures
-from tests.conftest import CLIENT_KEY
 
 HEADERS = {"x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01"}
 

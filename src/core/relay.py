@@ -28,6 +28,10 @@ log = logging.getLogger("cliproxy.relay")
 
 OnSuccess = Callable[[ir.Usage | None, bool], Awaitable[None]]
 _OUTPUT = frozenset(("text", "reasoning", "tool_call_start", "stop"))
+# A same-dialect stream is passed on as it is; the proxy decodes only the frames that can tell it something
+# (usage, and whether a chat chunk is usage-only), picked by a substring of their JSON. Keyed by upstream
+# dialect; "\\u" because a key written with an escape would hide the marker. Others decode every frame.
+_PASSTHROUGH_DECODE = {"openai_chat": ("usage", "\\u")}
 JSON_HEADERS = {"content-type": "application/json"}
 SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -222,12 +226,16 @@ async def _passthrough(stream: _Stream, req: ir.Request, result: Result) -> Asyn
     executor turns ``include_usage`` on upstream because the proxy always needs the counts). A failure
     mid-stream (a drop) ends it with the dialect's in-stream error, as a translated stream does."""
     hide_usage = req.dialect == "openai_chat" and not req.include_usage
+    markers = _PASSTHROUGH_DECODE.get(stream.origin)
     usage = ir.Usage()
 
     def kept(frames: list[sse.Frame]) -> list[bytes]:
         nonlocal usage
         out = []
         for frame in frames:
+            if markers is not None and not any(m in frame.data for m in markers):
+                out.append(frame.raw)  # e.g. a text chunk: no usage to count, nothing to hide
+                continue
             deltas = stream.decoder.feed(frame)
             usage = _usage_of(deltas, usage)
             if not (hide_usage and deltas and all(d.kind == "usage" for d in deltas)):

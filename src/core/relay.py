@@ -7,6 +7,7 @@ credential; once output has gone to the client, errors go in-stream in the clien
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -46,14 +47,21 @@ class Result:
     body: bytes | None = None
     usage: ir.Usage | None = None
     stream: AsyncIterator[bytes] | None = None
-    media_type: dict[str, str] | None = None
+    upstream_s: float = 0.0  # waiting on the upstream: to its whole body, or to its first output event
 
 
 async def send(prep: Prepared, route: Route, req: ir.Request, call: ClientCall, deps: Deps) -> Result:
+    sent = time.perf_counter()
     resp = await _open(prep, route, req, deps)
     if prep.ctx.stream:
-        return await _streamed(resp, prep, req, call)
-    return _whole(await base.read_body(resp), prep, req, call)
+        result = await _streamed(resp, prep, req, call)
+        result.upstream_s = time.perf_counter() - sent
+        return result
+    data = await base.read_body(resp)
+    waited = time.perf_counter() - sent
+    result = _whole(data, prep, req, call)
+    result.upstream_s = waited
+    return result
 
 
 async def _open(prep: Prepared, route: Route, req: ir.Request, deps: Deps) -> httpx.Response:

@@ -72,15 +72,45 @@ class Deps:
     observe: Callable[[Outcome], None] = lambda outcome: None
 
 
+@dataclass(slots=True)
+class _Trace:
+    """What one request has done so far: the source of its Outcome."""
+
+    started: float = field(default_factory=time.perf_counter)
+    upstream_s: float = 0.0  # time spent waiting on upstreams (failed attempts included)
+    attempts: int = 0
+    provider: str = ""
+    model: str = ""
+
+    def outcome(self, status: int, usage: ir.Usage, stream: bool) -> Outcome:
+        added_ms = max(0.0, (time.perf_counter() - self.started - self.upstream_s) * 1000)
+        retries = max(0, self.attempts - 1)
+        return Outcome(self.provider, self.model, status, added_ms, retries, retries, usage.cached_tokens,
+                       usage.input_tokens, usage.output_tokens, stream)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sticky:
+    """The session's routing facts: where a success pins it."""
+
+    session: str
+    scope: str  # the providers serving the model
+    pin: tuple[str, float] | None  # the pin read before choosing
+    home: str | None  # the credential the session lands on without a pin
+
+
 async def handle(call: ClientCall, deps: Deps) -> Reply:
     dialect = dialects.get(call.dialect)
+    trace = _Trace()
     try:
         req = _parse(call, dialect, deps.config.max_body_bytes)
+        trace.model = req.model
         target = (await deps.state.snapshot()).index.resolve(req.model)
         if call.count_tokens:
             return _count_tokens(req, dialect)
-        return await _run(req, target, call, deps)
+        return await _run(req, target, call, deps, trace)
     except ProxyError as err:
+        deps.observe(trace.outcome(err.status, ir.Usage(), bool(call.stream)))
         return error_reply(dialect, err)
 
 
@@ -107,8 +137,7 @@ def _parse(call: ClientCall, dialect: dialects.Dialect, limit: int) -> ir.Reques
     return req
 
 
-async def _run(req: ir.Request, target: Target, call: ClientCall, deps: Deps) -> Reply:
-    started = deps.clock()
+async def _run(req: ir.Request, target: Target, call: ClientCall, deps: Deps, trace: _Trace) -> Reply:
     cfg = deps.config
     session = affinity.session_key(req, call.headers, call.principal)
     scope = ",".join(sorted({r.cred.provider for r in target.routes}))
@@ -122,16 +151,21 @@ async def _run(req: ir.Request, target: Target, call: ClientCall, deps: Deps) ->
         raise _exhausted(target, choice.retry_at, deps.clock())
     last: UpstreamError | None = None
     attempts = choice.routes[: cfg.request_retry + 1]
+    sticky = _Sticky(session, scope, pin, choice.home)
     for number, route in enumerate(attempts):
+        trace.attempts, trace.provider = number + 1, route.cred.provider
+        sent = time.perf_counter()
         try:
             result = await _attempt(req, target, route, call, deps)
         except UpstreamError as err:
+            trace.upstream_s += time.perf_counter() - sent
             last = err
             await _cool(deps, route, target, err)
             log.info("attempt %d on %s failed: %s", number + 1, route.cred.id, err.message)
             continue
-        on_success = _success_hook(deps, route, target, session, scope, pin, started, number, req, choice.home)
-        return await _reply(result, on_success)
+        trace.upstream_s += result.upstream_s
+        added = trace.outcome(200, ir.Usage(), req.stream).added_ms  # up to the first byte, not the stream
+        return await _reply(result, _success_hook(deps, route, target, sticky, trace, req, added))
     snap = await deps.state.snapshot()
     retry = pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns)
     if not retry.routes:
@@ -180,19 +214,19 @@ async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCa
     return await relay.send(prepared, route, req, call, deps)
 
 
-def _success_hook(deps: Deps, route: Route, target: Target, session: str, scope: str,
-                  pin: tuple[str, float] | None, started: float, retries: int,
-                  req: ir.Request, home: str | None) -> Callable[[ir.Usage | None, bool], Any]:
+def _success_hook(deps: Deps, route: Route, target: Target, sticky: _Sticky, trace: _Trace,
+                  req: ir.Request, added_ms: float) -> Callable[[ir.Usage | None, bool], Any]:
     """What runs once the answer is committed: pin (first generated event / full response), then usage."""
 
     async def done(usage: ir.Usage | None, final: bool) -> None:
         if not final:
             if deps.config.routing.session_affinity:
-                await deps.state.pin(scope, session, target.group, route.cred.id, pin, home=home)
+                await deps.state.pin(sticky.scope, sticky.session, target.group, route.cred.id, sticky.pin,
+                                     home=sticky.home)
             return
         usage = usage or ir.Usage()
         await deps.state.add_usage(route.cred, target.model, usage)
-        deps.observe(Outcome(route.cred.provider, target.model, 200, (deps.clock() - started) * 1000, retries,
-                             retries, usage.cached_tokens, usage.input_tokens, usage.output_tokens, req.stream))
+        outcome = trace.outcome(200, usage, req.stream)
+        deps.observe(replace(outcome, added_ms=added_ms))
 
     return done

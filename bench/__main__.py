@@ -74,6 +74,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> report.Results:
         rates = await measure.throughput(names, ports, concurrency=32, seconds=args.seconds, passes=passes)
         _say("throughput done")
         dyn = await dynamo.count(workdir, up.port)
+        first_ms = imports.first_response_ms(str(targets.cliproxy_config(workdir, up.port)),
+                                             key=targets.CLIENT_KEY, model=targets.CHAT_MODEL)
     finally:
         for target in procs.values():
             target.stop()
@@ -82,7 +84,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> report.Results:
             "python": platform.python_version(), "rounds": args.rounds, "seconds": args.seconds, "passes": passes,
             "peers": sorted(args.peers), "duration_s": round(time.monotonic() - started, 1)}
     return report.Results(meta, latency, {s.name: s.events for s in scens}, rates, memory, import_ms,
-                          imports.heaviest(), dyn)
+                          imports.heaviest(), dyn, first_ms)
 
 
 def _say(text: str) -> None:

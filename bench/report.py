@@ -24,6 +24,7 @@ class Results:
     import_ms: float
     heaviest_imports: list[tuple[str, float]]
     dynamodb: dict[str, Any]
+    first_response_ms: float = math.nan  # cold start to the first answer of the buffered handler
     checks: list[tuple[str, bool | None, str]] = field(default_factory=list)
 
     # --- derived figures ---------------------------------------------------------------------------
@@ -90,6 +91,8 @@ def table(r: Results) -> str:
     lines.append("")
     heavy = ", ".join(f"{name} {ms:.0f}" for name, ms in r.heaviest_imports[:4])
     lines.append(f"import handlers.api, fresh process, best of 5: {r.import_ms:.0f} ms   (heaviest: {heavy})")
+    lines.append(f"cold start to the first answer (Mangum handler, chat completion), best of 3: "
+                 f"{r.first_response_ms:.0f} ms")
     d = r.dynamodb
     lines.append("DynamoDB calls per request (moto): " + "; ".join(
         f"{name.replace('_', ' ')} {d[name]['reads']:g} read / {d[name]['writes']:g} write"
@@ -150,6 +153,6 @@ def as_json(r: Results) -> dict[str, Any]:
                   for t, tm in row.items()} for scen, row in r.latency.items()}
     return {"meta": r.meta, "events": r.events, "latency": lat, "throughput_rps": r.throughput,
             "rss_mib": {t: {str(k): v for k, v in m.items()} for t, m in r.memory.items()},
-            "import_handlers_api_ms": r.import_ms, "heaviest_imports_ms": dict(r.heaviest_imports),
+            "import_handlers_api_ms": r.import_ms, "first_response_ms": r.first_response_ms, "heaviest_imports_ms": dict(r.heaviest_imports),
             "dynamodb_per_request": r.dynamodb,
             "targets": [{"target": label, "met": ok, "measured": detail} for label, ok, detail in r.checks]}

@@ -28,6 +28,9 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
           f"  OpenAI / Codex / OpenCode base URL: {url}/v1\n"
           f"  Claude Code: ANTHROPIC_BASE_URL={url}\n"
           f"  Gemini CLI:  GOOGLE_GEMINI_BASE_URL={url}", flush=True)
+    if not config.credentials:
+        print(f"  {config.source}: no upstream API keys configured; add codex/claude/gemini-api-key or "
+              "openai-compatibility entries, or import OAuth accounts with `cliproxy auth import FILE`", flush=True)
     uvicorn.run(api.create_app(config), host=host, port=port, log_level="warning",
                 loop="auto", http="auto", access_log=False)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import yaml
+from tests import dynamo
 from tests.conftest import CLIENT_KEY, proxy_config
 from tests.servers import free_port
 
@@ -148,11 +149,7 @@ def cluster(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Ite
     config.write_text(yaml.safe_dump(doc))
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
-    client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                              {"AttributeName": "sk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                   {"AttributeName": "sk", "KeyType": "RANGE"}])
+    dynamo.create_table(client, TABLE)
     creds = cfgmod.parse(doc, "test").credentials
     cluster = Cluster(Instance("a", config, tmp), Instance("b", config, tmp), endpoint, creds)
     # an OAuth credential near expiry, served under its own model name so other tests never touch it

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
-import yaml
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,28 +28,13 @@ CLIENT_KEY = "sk-cliproxy-test"  # the key the events carry
 ENCRYPTION_KEY = "q0FhcV4s1h2Yb3wB8m5n6o7p8q9r0s1t2u3v4w5x6y8"
 if str(ROOT) not in sys.path:  # for tests.fakes, when this directory is collected on its own
     sys.path.insert(0, str(ROOT))
+
+from tests import dynamo  # noqa: E402 - after the path is set
+
 UPSTREAM_KEYS = {"openai": "sk-up-openai", "claude": "sk-up-claude", "codex": "sk-up-codex"}
 
 
-class CfnLoader(yaml.SafeLoader):
-    """CloudFormation YAML with its short-form tags (!Ref, !Sub, !GetAtt, !If...) read as plain values."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        value: Any = loader.construct_mapping(node, deep=True)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_scalar(node)
-    return {f"!{suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _any_tag)
-
-
-def load_template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+load_template = dynamo.load_template
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -66,12 +50,7 @@ def lambda_context(name: str = "cliproxy-test") -> SimpleNamespace:
 
 def create_table_from_template(client: Any) -> None:
     """The stack's table, as declared in template.yaml (key schema, billing, TTL)."""
-    tables = [r["Properties"] for r in load_template()["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
-    assert len(tables) == 1
-    props = tables[0]
-    client.create_table(TableName=TABLE, BillingMode=props["BillingMode"],
-                        AttributeDefinitions=props["AttributeDefinitions"], KeySchema=props["KeySchema"])
-    client.update_time_to_live(TableName=TABLE, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+    dynamo.create_table(client, TABLE)
 
 
 def write_config(path: Path, fake: FakeUpstream) -> Path:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
+from tests import dynamo
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -141,11 +142,7 @@ def moto_dynamodb(sam_stack: Path) -> Iterator[Any]:
     endpoint = f"http://{host}:{port}"
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
                           aws_access_key_id="testing", aws_secret_access_key="testing")
-    client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                              {"AttributeName": "sk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                   {"AttributeName": "sk", "KeyType": "RANGE"}])
+    dynamo.create_table(client, TABLE)
     client.endpoint = endpoint  # type: ignore[attr-defined]
     try:
         yield client

@@ -1,0 +1,49 @@
+"""The stack's DynamoDB table for tests: created from template.yaml, so every test runs against what deploys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+
+
+class CfnLoader(yaml.SafeLoader):
+    """CloudFormation YAML with its short-form tags (!Ref, !Sub, !GetAtt, !If...) read as ``{"!Tag": value}``."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        value: Any = loader.construct_mapping(node, deep=True)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_scalar(node)
+    return {f"!{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _any_tag)
+
+
+def load_template(template: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(template.read_text(), Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def table_properties(template: Path = TEMPLATE) -> dict[str, Any]:
+    """``create_table`` arguments plus ``TimeToLiveSpecification``, from the template's one DynamoDB table."""
+    tables = [r["Properties"] for r in load_template(template)["Resources"].values()
+              if r.get("Type") == "AWS::DynamoDB::Table"]
+    assert len(tables) == 1, "template.yaml should declare exactly one DynamoDB table"
+    return {k: tables[0][k] for k in ("BillingMode", "AttributeDefinitions", "KeySchema",
+                                      "TimeToLiveSpecification", "GlobalSecondaryIndexes") if k in tables[0]}
+
+
+def create_table(client: Any, name: str) -> None:
+    """Create the stack's table under ``name`` with ``client`` (moto in-process or a moto server)."""
+    props = table_properties()
+    ttl = props.pop("TimeToLiveSpecification", None)
+    client.create_table(TableName=name, **props)
+    if ttl:
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)

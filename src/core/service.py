@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core import affinity, continuity, dialects, errors, ir, pool, relay, signatures, upstream
+from core import affinity, continuity, dialects, errors, executors, ir, pool, relay, signatures, upstream
 from core.errors import ProxyError, UpstreamError
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ async def handle(call: ClientCall, deps: Deps) -> Reply:
         trace.model = req.model
         target = (await deps.state.snapshot()).index.resolve(req.model)
         if call.count_tokens:
-            return _count_tokens(req, dialect)
+            return await _count_tokens(req, target, call, deps)
         return await _run(req, target, call, deps, trace)
     except ProxyError as err:
         deps.observe(trace.outcome(err.status, ir.Usage(), bool(call.stream)))
@@ -189,10 +189,23 @@ async def _reply(result: relay.Result, on_success: relay.OnSuccess) -> Reply:
     return Reply(200, stream=forward(), headers=dict(relay.SSE_HEADERS))
 
 
-def _count_tokens(req: ir.Request, dialect: dialects.Dialect) -> Reply:
-    """A local estimate (about four characters a token), as CLIProxyAPI does for Codex: no upstream call."""
+async def _count_tokens(req: ir.Request, target: Target, call: ClientCall, deps: Deps) -> Reply:
+    """Claude and Gemini count tokens themselves: ask a healthy credential that speaks the client's own
+    dialect. Otherwise (Codex and OpenAI-compatible upstreams have no such endpoint) estimate locally at
+    about four characters a token, as CLIProxyAPI does for Codex. Counting pins nothing and uses no quota."""
+    snap = await deps.state.snapshot()
+    for route in pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns).routes[:2]:
+        executor = executors.get(route.cred.kind)
+        if not executor.counts_tokens or executor.dialect != req.dialect:
+            continue
+        try:
+            result = await _attempt(req, target, route, call, deps)
+        except UpstreamError as err:
+            log.info("count_tokens on %s failed: %s", route.cred.id, err.message)
+            continue
+        return Reply(200, result.body, headers=dict(relay.JSON_HEADERS))
     tokens = max(1, len(orjson.dumps(req.original)) // 4)
-    return Reply(200, orjson.dumps(dialect.render_count(tokens)), headers=dict(relay.JSON_HEADERS))
+    return Reply(200, orjson.dumps(dialects.get(req.dialect).render_count(tokens)), headers=dict(relay.JSON_HEADERS))
 
 
 def _exhausted(target: Target, retry_at: float | None, now: float) -> errors.PoolExhaustedError:

@@ -3,6 +3,7 @@
 Contract (one module per kind exposes ``EXECUTOR``, an instance satisfying ``Executor``):
 
     kind, dialect                     the upstream kind and the wire dialect it speaks
+    counts_tokens                     whether the upstream has a count-tokens endpoint
     upstream_stream(client_stream)    whether to ask the upstream for SSE (Codex: always)
     finalize(body, req, ctx)          forced fields and deletions, run after payload rules (mutates body)
     build(body, req, cred, ctx)       -> UpstreamRequest (URL, headers incl. auth, serialized body)
@@ -59,6 +60,7 @@ class UpstreamRequest:
 
 class Executor(Protocol):
     kind: ClassVar[ir.UpstreamKind]
+    counts_tokens: ClassVar[bool]  # the upstream counts prompt tokens itself (Claude, Gemini)
     dialect: ClassVar[ir.Dialect]
 
     def upstream_stream(self, client_stream: bool) -> bool: ...

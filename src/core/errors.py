@@ -17,6 +17,9 @@ Only ``UpstreamError`` subclasses cool a credential down and move the request to
 
 from __future__ import annotations
 
+import logging
+import traceback
+
 
 class ProxyError(Exception):
     status: int = 500
@@ -76,3 +79,15 @@ class UpstreamTimeoutError(UpstreamError):
 
 class UpstreamServerError(UpstreamError):
     pass
+
+
+def unexpected(exc: BaseException, log: logging.Logger, where: str) -> ProxyError:
+    """A bug or an unmapped failure -> a plain 500 for the client, logged once. The log names the exception
+    type and the innermost frame only: its message (and the traceback's locals) may carry request text or
+    credentials."""
+    if isinstance(exc, ProxyError):
+        return exc
+    frames = traceback.extract_tb(exc.__traceback__)
+    at = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else "unknown place"
+    log.error("unexpected %s %s (at %s)", type(exc).__name__, where, at)
+    return ProxyError("internal proxy error", status=500, code="internal_error")

@@ -252,13 +252,14 @@ async def _passthrough(stream: _Stream, req: ir.Request, result: Result) -> Asyn
 
     for _frame, deltas in stream.buffered:
         usage = _usage_of(deltas, usage)
-    yield _joined([frame.raw for frame, _ in stream.buffered] + kept(stream.rest))
     try:
+        yield _joined([frame.raw for frame, _ in stream.buffered] + kept(stream.rest))
         async for batch in stream.batches:
             raws = kept(batch)
             if raws:
                 yield _joined(raws)
-    except errors.ProxyError as err:
+    except Exception as exc:  # a drop, or a bug: the client still gets its dialect's error event
+        err = errors.unexpected(exc, log, "in a passed-through stream")
         encoder = dialects.get(req.dialect).StreamEncoder(req)
         for _frame, deltas in stream.buffered:  # so the error names the message the client is reading
             for d in deltas:
@@ -274,11 +275,11 @@ def _joined(raws: list[bytes]) -> bytes:
 
 async def _translated(stream: _Stream, req: ir.Request, result: Result) -> AsyncIterator[bytes]:
     tr = _Translation(stream.decoder, dialects.get(req.dialect).StreamEncoder(req), stream.origin)
-    head = b"".join(chunk for _frame, deltas in stream.buffered for chunk in tr.decoded(deltas))
-    first = head + tr.frames(stream.rest)
-    if first:
-        yield first
     try:
+        head = b"".join(chunk for _frame, deltas in stream.buffered for chunk in tr.decoded(deltas))
+        first = head + tr.frames(stream.rest)
+        if first:
+            yield first
         while not tr.failed:
             batch = await anext(stream.batches, None)
             if batch is None:
@@ -286,12 +287,13 @@ async def _translated(stream: _Stream, req: ir.Request, result: Result) -> Async
             chunk = tr.frames(batch)
             if chunk:
                 yield chunk
-    except errors.ProxyError as err:
-        yield tr.fail(err, [])
-    if not tr.failed:
-        tail = b"".join(tr.encoder.close())
-        if tail:
-            yield tail
+        if not tr.failed:
+            tail = b"".join(tr.encoder.close())
+            if tail:
+                yield tail
+    except Exception as exc:  # a drop, or a bug: the client still gets its dialect's error event
+        if not tr.failed:
+            yield tr.fail(errors.unexpected(exc, log, "in a translated stream"), [])
     result.usage = tr.usage
 
 
@@ -321,8 +323,8 @@ class _Translation:
                     if d.kind == "error":
                         return self.fail(_as_upstream_error(d.error), out)
                     out += self.encoder.feed(d)
-        except errors.ProxyError as err:
-            return self.fail(err, out)
+        except Exception as exc:
+            return self.fail(errors.unexpected(exc, log, "translating a stream"), out)
         return b"".join(out)
 
     def fail(self, err: errors.ProxyError, out: list[bytes]) -> bytes:

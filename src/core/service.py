@@ -109,7 +109,8 @@ async def handle(call: ClientCall, deps: Deps) -> Reply:
         if call.count_tokens:
             return await _count_tokens(req, target, call, deps)
         return await _run(req, target, call, deps, trace)
-    except ProxyError as err:
+    except Exception as exc:  # a bug must still answer in the client's envelope, not a bare 500
+        err = errors.unexpected(exc, log, f"handling a {call.dialect} request")
         deps.observe(trace.outcome(err.status, ir.Usage(), bool(call.stream)))
         return error_reply(dialect, err)
 
@@ -232,14 +233,19 @@ def _success_hook(deps: Deps, route: Route, target: Target, sticky: _Sticky, tra
     """What runs once the answer is committed: pin (first generated event / full response), then usage."""
 
     async def done(usage: ir.Usage | None, final: bool) -> None:
-        if not final:
-            if deps.config.routing.session_affinity:
-                await deps.state.pin(sticky.scope, sticky.session, target.group, route.cred.id, sticky.pin,
-                                     home=sticky.home)
-            return
-        usage = usage or ir.Usage()
-        await deps.state.add_usage(route.cred, target.model, usage)
-        outcome = trace.outcome(200, usage, req.stream)
-        deps.observe(replace(outcome, added_ms=added_ms))
+        # The answer is already the client's: a store or metrics failure here is logged, never turned into
+        # an error reply or a stream cut short after its last byte.
+        try:
+            if not final:
+                if deps.config.routing.session_affinity:
+                    await deps.state.pin(sticky.scope, sticky.session, target.group, route.cred.id, sticky.pin,
+                                         home=sticky.home)
+                return
+            usage = usage or ir.Usage()
+            await deps.state.add_usage(route.cred, target.model, usage)
+            outcome = trace.outcome(200, usage, req.stream)
+            deps.observe(replace(outcome, added_ms=added_ms))
+        except Exception as exc:
+            errors.unexpected(exc, log, "recording a success (pin or usage)")
 
     return done

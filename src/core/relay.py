@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -133,9 +133,32 @@ async def _streamed(resp: httpx.Response, prep: Prepared, req: ir.Request, call:
     stream = _Stream(batches, buffered, rest, decoder, prep.dialect)
     if req.stream:
         result = Result()
-        result.stream = _client_stream(resp, stream, prep, req, result)
+        result.stream = Closing(_client_stream(resp, stream, prep, req, result), resp.aclose)
         return result
     return await _aggregate(resp, stream, prep, req)
+
+
+class Closing:
+    """An async generator whose ``aclose`` also runs ``on_close``: the upstream response is released even
+    when the generator never started (a client that hung up before the response headers went out; a
+    generator that never ran has no ``finally`` to run)."""
+
+    __slots__ = ("_gen", "_on_close")
+
+    def __init__(self, gen: AsyncGenerator[bytes, None], on_close: Callable[[], Awaitable[Any]]) -> None:
+        self._gen, self._on_close = gen, on_close
+
+    def __aiter__(self) -> Closing:
+        return self
+
+    def __anext__(self) -> Awaitable[bytes]:
+        return self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        try:
+            await self._gen.aclose()
+        finally:
+            await self._on_close()
 
 
 def _decode_until_output(batch: list[sse.Frame], decoder: Any,

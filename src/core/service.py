@@ -187,7 +187,9 @@ async def _reply(result: relay.Result, on_success: relay.OnSuccess) -> Reply:
             yield chunk
         await on_success(result.usage, True)
 
-    return Reply(200, stream=forward(), headers=dict(relay.SSE_HEADERS))
+    close = getattr(stream, "aclose", None)
+    closing = relay.Closing(forward(), close) if close is not None else forward()
+    return Reply(200, stream=closing, headers=dict(relay.SSE_HEADERS))
 
 
 async def _count_tokens(req: ir.Request, target: Target, call: ClientCall, deps: Deps) -> Reply:

@@ -164,8 +164,21 @@ def error_response(dialect: str, err: errors.ProxyError) -> Response:
 
 def to_response(reply: service.Reply) -> Response:
     if reply.stream is not None:
-        return StreamingResponse(reply.stream, status_code=reply.status, headers=reply.headers)
+        return _ClosingStream(reply.stream, status_code=reply.status, headers=reply.headers)
     return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+class _ClosingStream(StreamingResponse):
+    """Closes the reply's stream however the response ends. Starlette stops iterating when the client hangs
+    up and leaves the generator (and the upstream response behind it) to the garbage collector."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def __getattr__(name: str) -> Any:

@@ -149,7 +149,15 @@ def _offered_keys(request: Request) -> list[str]:
     return offered
 
 
+# A request that names an original client came through a proxy (nginx, a tunnel, the Lambda Web Adapter), so
+# its loopback peer address says nothing about who sent it. uvicorn rewrites the peer from X-Forwarded-For
+# only for trusted hops and knows neither Forwarded nor X-Real-IP.
+_PROXIED = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
 def _loopback(request: Request) -> bool:
+    if any(h in request.headers for h in _PROXIED):
+        return False
     host = request.client.host if request.client else ""
     try:
         return ipaddress.ip_address(host).is_loopback

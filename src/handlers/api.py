@@ -45,8 +45,31 @@ def create_app(config: Config | None = None) -> FastAPI:
     # Plain Starlette routes: our endpoints read the raw request, so FastAPI's per-request dependency
     # solving would only add latency (measured with `make bench`).
     for path, endpoint, methods in _routes(rt):
-        app.router.add_route(path, endpoint, methods=methods)
+        app.router.add_route(path, _guarded(endpoint), methods=methods)
     return app
+
+
+def _guarded(endpoint: Any) -> Any:
+    """What escapes the service (building the store, the models list) becomes a 500 in the caller's dialect,
+    logged once without its message. (An app-level exception handler would not do: Starlette re-raises
+    after it, and the server then logs the whole traceback, message included.)"""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Exception as exc:  # noqa: BLE001 - the last boundary before the client
+            return error_response(_dialect_of(request), errors.unexpected(exc, log, f"on {request.url.path}"))
+
+    return guarded
+
+
+def _dialect_of(request: Request) -> str:
+    path = request.url.path
+    if path.startswith("/v1/messages") or (path == "/v1/models" and "anthropic-version" in request.headers):
+        return "anthropic"
+    if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
+        return "gemini"
+    return "openai_responses" if path.startswith("/v1/responses") else "openai_chat"
 
 
 def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:

@@ -119,3 +119,23 @@ def test_a_store_failure_recording_usage_leaves_the_answer_whole(
         assert [f.event for f in sse.Decoder().feed(raw)][-1] == "message_stop"
     else:
         assert orjson.loads(raw)["type"] == "message"
+
+
+@pytest.mark.parametrize(("path", "headers", "shape"), [
+    ("/v1/models", {}, "error"),
+    ("/v1/models", {"anthropic-version": "2023-06-01"}, "type"),
+    ("/v1beta/models", {}, "error"),
+])
+def test_a_failure_outside_the_service_is_a_500_in_the_callers_dialect(proxy, monkeypatch, caplog, path, headers,
+                                                                        shape):
+    from core import state
+
+    async def broken(self):  # the store cannot be read
+        raise RuntimeError("boom sk-secret-in-message")
+
+    monkeypatch.setattr(state.PoolState, "snapshot", broken)
+    resp = httpx.get(proxy.url + path, headers={"authorization": f"Bearer {CLIENT_KEY}", **headers}, timeout=10)
+    assert resp.status_code == 500
+    body = resp.json()
+    assert shape in body and "sk-secret" not in resp.text and "Traceback" not in resp.text
+    assert "sk-secret" not in caplog.text

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from core import errors, ir
+from core.dialects.anthropic.names import restore_map
 from core.dialects.anthropic.upstream import image_block, tool_id
 from core.dialects.parts import args_object
 
@@ -87,12 +88,14 @@ def new_message_id() -> str:
 
 
 def parse_response(body: dict[str, Any], *, req: ir.Request | None = None) -> ir.Response:
+    """``req`` (the request sent) lets tool names renamed for Claude come back as declared."""
     if not isinstance(body, dict):
         raise errors.UpstreamServerError("anthropic: response body is not a JSON object")
     if body.get("type") == "error":
         raise upstream_error(body.get("error"))
     content = body.get("content")
-    parts = [p for p in map(_part, content if isinstance(content, list) else ()) if p is not None]
+    names = restore_map(req)
+    parts = [p for p in (_part(b, names) for b in (content if isinstance(content, list) else ())) if p is not None]
     return ir.Response(
         id=_str(body.get("id")),
         model=_str(body.get("model")) or (req.model if req is not None else ""),
@@ -102,7 +105,7 @@ def parse_response(body: dict[str, Any], *, req: ir.Request | None = None) -> ir
     )
 
 
-def _part(block: Any) -> ir.Part | None:
+def _part(block: Any, names: dict[str, str]) -> ir.Part | None:
     if not isinstance(block, dict):
         return None
     kind = block.get("type")
@@ -115,7 +118,8 @@ def _part(block: Any) -> ir.Part | None:
     if kind == "tool_use":
         args = block.get("input")
         arguments = orjson.dumps(args).decode() if isinstance(args, dict) else "{}"
-        return ir.ToolCall(_str(block.get("id")), _str(block.get("name")), arguments, origin="anthropic")
+        name = _str(block.get("name"))
+        return ir.ToolCall(_str(block.get("id")), names.get(name, name), arguments, origin="anthropic")
     return None
 
 

@@ -19,6 +19,7 @@ import orjson
 
 from core import errors, ir, sse
 from core.dialects.anthropic.envelope import error_body
+from core.dialects.anthropic.names import restore_map
 from core.dialects.anthropic.response import (
     new_message_id,
     stop_from_wire,
@@ -37,11 +38,13 @@ _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cach
 
 
 class StreamDecoder:
-    """Claude upstream SSE frames -> Deltas. Text and reasoning deltas carry Claude's block index."""
+    """Claude upstream SSE frames -> Deltas. Text and reasoning deltas carry Claude's block index; tool
+    names renamed for Claude come back as the client declared them."""
 
-    __slots__ = ("_tool_of_block", "_usage")
+    __slots__ = ("_names", "_tool_of_block", "_usage")
 
     def __init__(self, req: ir.Request) -> None:
+        self._names = restore_map(req)
         self._tool_of_block: dict[int, int] = {}  # Claude block index -> 0-based tool call index
         self._usage: dict[str, int] = {}  # latest wire counts; message_delta refines message_start
 
@@ -71,7 +74,8 @@ class StreamDecoder:
         kind = block.get("type")
         if kind == "tool_use":
             call = self._tool_of_block[index] = len(self._tool_of_block)
-            out = [ir.Delta("tool_call_start", index=call, id=_str(block.get("id")), name=_str(block.get("name")))]
+            name = _str(block.get("name"))
+            out = [ir.Delta("tool_call_start", index=call, id=_str(block.get("id")), name=self._names.get(name, name))]
             if isinstance(block.get("input"), dict) and block["input"]:
                 out.append(ir.Delta("tool_args", text=orjson.dumps(block["input"]).decode(), index=call))
             return out

@@ -2,7 +2,8 @@
 
 Claude is strict where other dialects are loose: roles must alternate, tool results sit first in a user
 turn, tool ids match ``^[a-zA-Z0-9_-]+$``, ``max_tokens`` is required, and thinking blocks must carry the
-signature Claude issued. Reasoning from any other provider is dropped.
+signature Claude issued. Reasoning from any other provider is dropped. Tool names Claude would refuse are
+renamed (``names``) in declarations, ``tool_choice`` and history alike.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from core import ir
 from core.dialects import dataurl
+from core.dialects.anthropic.names import wire_map
 from core.dialects.parts import args_object
 
 DEFAULT_MAX_TOKENS = 32000
@@ -24,16 +26,17 @@ _WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
 
 
 def render_request(req: ir.Request) -> dict[str, Any]:
-    system, turns = _turns(req.messages)
+    names = wire_map(req)
+    system, turns = _turns(req.messages, names)
     max_tokens = req.max_tokens or DEFAULT_MAX_TOKENS
     body: dict[str, Any] = {"model": req.model, "max_tokens": max_tokens}
     if system:
         body["system"] = system
     body["messages"] = turns or [{"role": "user", "content": [{"type": "text", "text": ""}]}]
-    tools = [t for t in map(_tool, req.tools) if t is not None]
+    tools = [t for t in (_tool(t, names) for t in req.tools) if t is not None]
     if tools:
         body["tools"] = tools
-        choice = _tool_choice(req.tool_choice, req.parallel_tool_calls)
+        choice = _tool_choice(req.tool_choice, req.parallel_tool_calls, names)
         if choice is not None:
             body["tool_choice"] = choice
     thinking = _thinking(req.thinking, max_tokens)
@@ -58,7 +61,8 @@ def tool_id(raw: str) -> str:
 # --- messages ------------------------------------------------------------------------------------
 
 
-def _turns(messages: tuple[ir.Message, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _turns(messages: tuple[ir.Message, ...],
+           names: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     for msg in messages:
@@ -66,7 +70,7 @@ def _turns(messages: tuple[ir.Message, ...]) -> tuple[list[dict[str, Any]], list
             system.extend(b for b in map(_text, msg.parts) if b is not None)
             continue
         role = "assistant" if msg.role == "assistant" else "user"
-        blocks = [b for b in map(_block, msg.parts) if b is not None]
+        blocks = [b for b in (_block(p, names) for p in msg.parts) if b is not None]
         if not blocks:
             continue
         if turns and turns[-1]["role"] == role:
@@ -92,11 +96,12 @@ def _unsigned_tool_loop(turns: list[dict[str, Any]]) -> bool:
     return turns[-2]["content"][0]["type"] not in ("thinking", "redacted_thinking")
 
 
-def _block(part: ir.Part) -> dict[str, Any] | None:
+def _block(part: ir.Part, names: dict[str, str]) -> dict[str, Any] | None:
     if isinstance(part, ir.Text):
         return _text(part)
     if isinstance(part, ir.ToolCall):
-        return {"type": "tool_use", "id": tool_id(part.id), "name": part.name, "input": args_object(part.arguments)}
+        name = names.get(part.name, part.name)
+        return {"type": "tool_use", "id": tool_id(part.id), "name": name, "input": args_object(part.arguments)}
     if isinstance(part, ir.ToolResult):
         return _tool_result(part)
     if isinstance(part, ir.Reasoning):
@@ -167,13 +172,13 @@ def _document(part: ir.File) -> dict[str, Any] | None:
 # --- tools and options ---------------------------------------------------------------------------
 
 
-def _tool(tool: ir.Tool) -> dict[str, Any] | None:
+def _tool(tool: ir.Tool, names: dict[str, str]) -> dict[str, Any] | None:
     if tool.raw is not None:
         return _server_tool(tool.raw)
     schema = tool.parameters if isinstance(tool.parameters, dict) else {}
     if "type" not in schema:
         schema = {"type": "object", "properties": {}, **schema}
-    out: dict[str, Any] = {"name": tool.name}
+    out: dict[str, Any] = {"name": names.get(tool.name, tool.name)}
     if tool.description:
         out["description"] = tool.description
     out["input_schema"] = schema
@@ -192,12 +197,13 @@ def _server_tool(raw: dict[str, Any]) -> dict[str, Any] | None:
     return dict(_WEB_SEARCH) if kind.startswith("web_search") else None
 
 
-def _tool_choice(choice: ir.ToolChoice | None, parallel: bool | None) -> dict[str, Any] | None:
+def _tool_choice(choice: ir.ToolChoice | None, parallel: bool | None,
+                 names: dict[str, str]) -> dict[str, Any] | None:
     out: dict[str, Any] | None = None
     if choice is not None:
         out = {"type": _CHOICE[choice.mode]}
         if choice.mode == "tool":
-            out["name"] = choice.name or ""
+            out["name"] = names.get(choice.name or "", choice.name or "")
     if parallel is False and (out is None or out["type"] != "none"):
         out = out or {"type": "auto"}
         out["disable_parallel_tool_use"] = True

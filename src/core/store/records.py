@@ -72,7 +72,8 @@ async def load_credentials(store: Store, *, cipher: Cipher | None = None) -> lis
         try:
             cred = credential_from_item(item, key)
         except (CryptoError, KeyError, TypeError, ValueError) as exc:
-            log.error("credential %s skipped: %s", item.get("sk"), exc)
+            # the type only: a decoding error's text may quote the stored value
+            log.error("credential %s skipped: unreadable record (%s)", item.get("sk"), type(exc).__name__)
             continue
         out.append(cred)
     return out

@@ -157,16 +157,26 @@ async def test_expired_pin_is_absent_in_the_store_itself(store):
 
 
 async def test_usage_counters_add_up_per_day(store):
-    day = records.usage_day(1_700_000_000)
+    day = records.usage_day(time.time())
     await records.add_usage(store, day, "c1", "gpt-5", {"requests": 1, "input_tokens": 100})
     await records.add_usage(store, day, "c1", "gpt-5", {"requests": 1, "input_tokens": 20})
     await records.add_usage(store, day, "c2", "m", {"requests": 1})
 
-    assert day == "2023-11-14"
+    assert records.usage_day(1_700_000_000) == "2023-11-14"
     assert await records.load_usage(store, day) == {
         ("c1", "gpt-5"): {"requests": 2, "input_tokens": 120},
         ("c2", "m"): {"requests": 1},
     }
+
+
+async def test_usage_records_expire_after_the_keep_period(store):
+    old = records.usage_day(time.time() - (records.USAGE_KEEP_DAYS + 2) * 86400)
+    kept = records.usage_day(time.time() - (records.USAGE_KEEP_DAYS - 1) * 86400)
+    await records.add_usage(store, old, "c1", "m", {"requests": 1})
+    await records.add_usage(store, kept, "c1", "m", {"requests": 1})
+
+    assert await records.load_usage(store, old) == {}
+    assert await records.load_usage(store, kept) == {("c1", "m"): {"requests": 1}}
 
 
 async def test_dynamodb_without_a_key_refuses_credentials(dynamodb_client):

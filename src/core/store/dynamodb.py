@@ -64,13 +64,16 @@ class DynamoStore:
     async def delete(self, pk: str, sk: str) -> None:
         await asyncio.to_thread(self._client.delete_item, TableName=self.table, Key=self._key(pk, sk))
 
-    async def add(self, pk: str, sk: str, counters: Mapping[str, int]) -> None:
+    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> None:
         names = {f"#c{i}": name for i, name in enumerate(counters)}
-        values = {f":c{i}": {"N": str(int(n))} for i, n in enumerate(counters.values())}
+        values: dict[str, Any] = {f":c{i}": {"N": str(int(n))} for i, n in enumerate(counters.values())}
+        update = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(names)))
+        if ttl is not None:
+            names["#ttl"], values[":ttl"] = "ttl", {"N": str(int(ttl))}
+            update += " SET #ttl = :ttl"
         await asyncio.to_thread(
             self._client.update_item, TableName=self.table, Key=self._key(pk, sk),
-            UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(names))),
-            ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            UpdateExpression=update, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
         )
 
     async def close(self) -> None:

@@ -49,11 +49,13 @@ class MemoryStore:
         async with self._lock:
             self._items.pop((pk, sk), None)
 
-    async def add(self, pk: str, sk: str, counters: Mapping[str, int]) -> None:
+    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> None:
         async with self._lock:
             item = self._items.setdefault((pk, sk), {"pk": pk, "sk": sk})
             for name, n in counters.items():
                 item[name] = item.get(name, 0) + n
+            if ttl is not None:
+                item["ttl"] = ttl
 
     async def close(self) -> None:
         self._items.clear()

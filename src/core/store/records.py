@@ -7,7 +7,8 @@ whole set without a table scan: credentials and cooldowns each live under one pa
     CRED#<cred_id>    / LEASE#refresh          single-flight refresh lease: ``owner``, ``ttl`` = lease end
     COOLDOWNS         / <cred_id>#<model|*>    cooldown: ``cred_id``, ``model``, ``until``, ``reason``, ``ttl`` = until
     AFF#<provider>#<session_key> / <model_group>   affinity pin: ``cred_id``, ``ttl`` (sliding: re-pinned on success)
-    USAGE#<YYYY-MM-DD> / <cred_id>#<model>      counters added atomically (``requests``, ``input_tokens``, ...)
+    USAGE#<YYYY-MM-DD> / <cred_id>#<model>      counters added atomically (``requests``, ``input_tokens``, ...);
+                                                ``ttl`` = the day's end + USAGE_KEEP_DAYS
 
 Credential ids never contain ``#`` (config ids are ``<provider>-<hash>``, imported ids are slugs), so a
 ``<cred_id>#<model>`` sort key splits at its first ``#``.
@@ -15,6 +16,7 @@ Credential ids never contain ``#`` (config ids are ``<provider>-<hash>``, import
 
 from __future__ import annotations
 
+import calendar
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -223,9 +225,13 @@ def usage_day(now: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(now))
 
 
+USAGE_KEEP_DAYS = 90  # usage records expire this long after their day, so the table does not grow forever
+
+
 async def add_usage(store: Store, day: str, cred_id: str, model: str, counters: Mapping[str, int]) -> None:
     """Add to the day's counters for (credential, model), e.g. ``{"requests": 1, "input_tokens": 812}``."""
-    await store.add(f"USAGE#{day}", f"{cred_id}#{model}", counters)
+    start = calendar.timegm(time.strptime(day, "%Y-%m-%d"))
+    await store.add(f"USAGE#{day}", f"{cred_id}#{model}", counters, ttl=start + (USAGE_KEEP_DAYS + 1) * 86400)
 
 
 async def load_usage(store: Store, day: str) -> dict[tuple[str, str], dict[str, int]]:
@@ -233,5 +239,5 @@ async def load_usage(store: Store, day: str) -> dict[tuple[str, str], dict[str, 
     out = {}
     for item in await store.query(f"USAGE#{day}"):
         cred_id, _, model = item["sk"].partition("#")
-        out[(cred_id, model)] = {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        out[(cred_id, model)] = {k: v for k, v in item.items() if k not in ("pk", "sk", "ttl")}
     return out

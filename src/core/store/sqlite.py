@@ -81,8 +81,8 @@ class SqliteStore:
     async def delete(self, pk: str, sk: str) -> None:
         await self._run(self._delete, pk, sk)
 
-    async def add(self, pk: str, sk: str, counters: Mapping[str, int]) -> None:
-        await self._run(self._add, pk, sk, dict(counters))
+    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> None:
+        await self._run(self._add, pk, sk, dict(counters), ttl)
 
     async def close(self) -> None:
         with self._lock:
@@ -109,11 +109,13 @@ class SqliteStore:
     def _delete(self, pk: str, sk: str) -> None:
         self._db.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (pk, sk))
 
-    def _add(self, pk: str, sk: str, counters: dict[str, int]) -> None:
+    def _add(self, pk: str, sk: str, counters: dict[str, int], ttl: float | None) -> None:
         with _immediate(self._db):
             item = self._stored(pk, sk) or {"pk": pk, "sk": sk}
             for name, n in counters.items():
                 item[name] = item.get(name, 0) + n
+            if ttl is not None:
+                item["ttl"] = ttl
             self._write(item)
 
     def _stored(self, pk: str, sk: str) -> Item | None:

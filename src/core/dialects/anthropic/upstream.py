@@ -23,6 +23,7 @@ LEVEL_BUDGET = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhi
 _BAD_ID_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 _CHOICE = {"auto": "auto", "required": "any", "none": "none", "tool": "tool"}
 _WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
+_SERVER_TOOL_TYPE = re.compile(r"^[a-z][a-z0-9_]*_\d{8}$")  # Anthropic's dated server-tool types
 
 
 def render_request(req: ir.Request) -> dict[str, Any]:
@@ -188,11 +189,13 @@ def _tool(tool: ir.Tool, names: dict[str, str]) -> dict[str, Any] | None:
 
 
 def _server_tool(raw: dict[str, Any]) -> dict[str, Any] | None:
-    """Claude server tools pass as they are; other providers' web search becomes Claude's; the rest is dropped."""
+    """Claude server tools (versioned types such as ``bash_20250124``) pass as they are; other providers'
+    web search becomes Claude's; the rest (Codex ``namespace`` groups, ``custom`` tools...) is dropped,
+    since Claude refuses a tool type it does not know."""
     kind = raw.get("type")
     if not isinstance(kind, str):
         return dict(_WEB_SEARCH) if "googleSearch" in raw or "google_search" in raw else None
-    if "name" in raw and kind not in ("function", "custom"):
+    if "name" in raw and _SERVER_TOOL_TYPE.search(kind):
         return raw
     return dict(_WEB_SEARCH) if kind.startswith("web_search") else None
 

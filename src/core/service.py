@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from core.config import Config
     from core.models import Route, Target
-    from core.state import PoolState
+    from core.state import PoolState, Snapshot
 
 log = logging.getLogger("cliproxy.service")
 
@@ -105,10 +105,11 @@ async def handle(call: ClientCall, deps: Deps) -> Reply:
     try:
         req = _parse(call, dialect, deps.config.max_body_bytes)
         trace.model = req.model
-        target = (await deps.state.snapshot()).index.resolve(req.model)
+        snap = await deps.state.snapshot()
+        target = snap.index.resolve(req.model)
         if call.count_tokens:
-            return await _count_tokens(req, target, call, deps)
-        return await _run(req, target, call, deps, trace)
+            return await _count_tokens(req, target, snap, call, deps)
+        return await _run(req, target, snap, call, deps, trace)
     except Exception as exc:  # a bug must still answer in the client's envelope, not a bare 500
         err = errors.unexpected(exc, log, f"handling a {call.dialect} request")
         deps.observe(trace.outcome(err.status, ir.Usage(), bool(call.stream)))
@@ -138,12 +139,12 @@ def _parse(call: ClientCall, dialect: dialects.Dialect, limit: int) -> ir.Reques
     return req
 
 
-async def _run(req: ir.Request, target: Target, call: ClientCall, deps: Deps, trace: _Trace) -> Reply:
+async def _run(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall, deps: Deps,
+               trace: _Trace) -> Reply:
     cfg = deps.config
     session = affinity.session_key(req, call.headers, call.principal)
     scope = ",".join(sorted({r.cred.provider for r in target.routes}))
     pin = await deps.state.get_pin(scope, session, target.group) if cfg.routing.session_affinity else None
-    snap = await deps.state.snapshot()
     choice = pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns,
                              pinned=pin[0] if pin else None,
                              session=session if cfg.routing.session_affinity else None,
@@ -167,7 +168,7 @@ async def _run(req: ir.Request, target: Target, call: ClientCall, deps: Deps, tr
         trace.upstream_s += result.upstream_s
         added = trace.outcome(200, ir.Usage(), req.stream).added_ms  # up to the first byte, not the stream
         return await _reply(result, _success_hook(deps, route, target, sticky, trace, req, added))
-    snap = await deps.state.snapshot()
+    snap = await deps.state.snapshot()  # again: the failures above cooled credentials down
     retry = pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns)
     if not retry.routes:
         raise _exhausted(target, retry.retry_at, deps.clock())
@@ -192,11 +193,10 @@ async def _reply(result: relay.Result, on_success: relay.OnSuccess) -> Reply:
     return Reply(200, stream=closing, headers=dict(relay.SSE_HEADERS))
 
 
-async def _count_tokens(req: ir.Request, target: Target, call: ClientCall, deps: Deps) -> Reply:
+async def _count_tokens(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall, deps: Deps) -> Reply:
     """Claude and Gemini count tokens themselves: ask a healthy credential that speaks the client's own
     dialect. Otherwise (Codex and OpenAI-compatible upstreams have no such endpoint) estimate locally at
     about four characters a token, as CLIProxyAPI does for Codex. Counting pins nothing and uses no quota."""
-    snap = await deps.state.snapshot()
     for route in pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns).routes[:2]:
         executor = executors.get(route.cred.kind)
         if not executor.counts_tokens or executor.dialect != req.dialect:

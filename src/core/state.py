@@ -112,7 +112,7 @@ class PoolState:
         await records.pin(self.store, provider, session, group, cred_id, ttl, now)
 
     async def add_usage(self, cred: Credential, model: str, usage: ir.Usage) -> None:
-        day = time.strftime("%Y-%m-%d", time.gmtime(self.clock()))
+        day = records.usage_day(self.clock())
         bucket = self._usage.setdefault((day, cred.id, model), {})
         for name, value in (("requests", 1), ("input_tokens", usage.input_tokens),
                             ("output_tokens", usage.output_tokens), ("cached_tokens", usage.cached_tokens)):

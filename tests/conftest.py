@@ -11,7 +11,7 @@ import yaml
 from tests.fakes.upstream import FakeUpstream
 from tests.servers import ThreadedServer
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "clients"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "clients"
 CLIENT_KEY = "sk-client-test"
 # One API key per upstream kind; the fake upstream's failure injection targets these.
 UP = {"codex": "sk-up-codex-1", "codex2": "sk-up-codex-2", "claude": "sk-up-claude-1",

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from tests.conftest import FIXTURES
 
 from core import errors, ir, sse
 from core.dialects import anthropic, gemini
-
-FIXTURES = Path("/work/shared/fixtures/clients")
 
 
 def _body(**extra: Any) -> dict[str, Any]:

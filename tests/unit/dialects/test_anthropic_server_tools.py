@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from tests.conftest import FIXTURES
 
 from core import dialects
 
-FIXTURE = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "clients" / "codex-cli-request-1.json"
+FIXTURE = FIXTURES / "codex-cli-request-1.json"
 
 
 def test_codex_cli_tools_reach_claude_as_functions_plus_web_search_only():

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from tests.conftest import FIXTURES
 
 from core import errors, ir, sse
 from core.dialects import anthropic, gemini
 from core.dialects.gemini import names
 
-FIXTURES = Path("/work/shared/fixtures/clients")
 SKIP = "skip_thought_signature_validator"
 
 

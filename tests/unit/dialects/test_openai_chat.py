@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import orjson
 import pytest
+from tests.conftest import FIXTURES
 
 from core import errors, ir, sse
 from core.dialects import openai_chat
 from core.dialects.openai_chat import stream as chat_stream
 
-FIXTURES = Path("/work/shared/fixtures/clients")
 CLOCK = SimpleNamespace(time=lambda: 1700000000.0)
 PARAMS = {"type": "object", "properties": {"path": {"type": "string"}}}
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import orjson
 import pytest
+from tests.conftest import FIXTURES
 
 from core import errors, ir, sse
 from core.dialects import openai_chat, openai_responses, toolnames
 from core.dialects.openai_chat import stream as chat_stream
 from core.dialects.openai_responses import stream as responses_stream
 
-FIXTURES = Path("/work/shared/fixtures/clients")
 LONG = "mcp__github_enterprise_server__search_repositories_with_a_very_long_descriptive_name_v2"
 SHORT = "mcp__search_repositories_with_a_very_long_descriptive_name_v2"
 READ_PARAMS = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}

@@ -34,6 +34,7 @@ class ClientCall:
     raw: bytes
     headers: Mapping[str, str]  # lower-cased names
     principal: str | None = None  # the client API key that authenticated the call
+    client_name: str | None = None  # how usage and metrics name that key (never the key itself)
     path_model: str | None = None  # Gemini: the model in the URL
     stream: bool | None = None  # Gemini: the URL action decides
     count_tokens: bool = False

@@ -7,6 +7,7 @@ entry point for API Gateway and ``sam local``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -82,7 +83,7 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
         headers = {k.lower(): v for k, v in request.headers.items()}
         reply = await service.handle(service.ClientCall(
             dialect=dialect, raw=await request.body(), headers=headers,  # type: ignore[arg-type]
-            principal=principal, **kw), deps)
+            principal=principal, client_name=client_label(principal), **kw), deps)
         return to_response(reply)
 
     async def chat(request: Request) -> Response:
@@ -157,6 +158,13 @@ def authenticate(request: Request, config: Config) -> str | None:
             if hmac.compare_digest(key.encode(), valid.encode()):
                 return valid
     raise errors.ClientAuthError("Invalid API key", code="invalid_api_key")
+
+
+def client_label(key: str | None) -> str:
+    """The client-key dimension of usage and metrics: a short hash, so no record or log holds the key."""
+    if key is None:
+        return "local"
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
 def _offered_keys(request: Request) -> list[str]:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= $(or $(CLIPROXY_CONFIG),config.example.yaml)
 
-.PHONY: install serve test test-unit bench lint
+.PHONY: install serve test test-unit bench lint clis
 
 include mk/sam.mk
 
@@ -19,8 +19,12 @@ install: $(STAMP)
 serve: install
 	$(BIN)/cliproxy serve --config $(CONFIG)
 
+# the real coding CLIs the tests drive (pinned, npm, into .tools/clis); without Node.js those tests skip and say why
+clis:
+	scripts/install_clis.sh || echo "make clis: not installed; tests/clis will skip (reason in the test report)" >&2
+
 # sam-test first: sam validate --lint, sam build and the bundle check (aws-sam-cli in its own .tools/sam venv)
-test: install sam-test
+test: install sam-test clis
 	$(BIN)/python -m pytest
 
 bench: install

@@ -19,6 +19,9 @@ from typing import Any
 
 import orjson
 
+from handlers.secrets import SecretError
+
+__all__ = ["SECRETS", "SecretError", "export_secrets", "normalise_keys", "on_lambda", "read_secret", "reset"]
 log = logging.getLogger("cliproxy.lambda")
 
 SECRETS = {
@@ -27,10 +30,6 @@ SECRETS = {
 }
 
 _exported = False
-
-
-class SecretError(Exception):
-    """A named secret could not be read. The message names the secret, never its value."""
 
 
 def on_lambda() -> bool:

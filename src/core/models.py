@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast, get_args
 
-from core import catalog, thinking
+from core import catalog, ir
 from core.errors import ModelNotFoundError
 
 if TYPE_CHECKING:
-    from core import ir
     from core.credentials import Credential
+
+_INT64_MAX = 2**63 - 1
+# Levels a suffix may name as words; none and auto have their own spellings below.
+_SUFFIX_LEVELS = frozenset(get_args(ir.ThinkingLevel)) - {"none", "auto"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,37 @@ def _excluded(alias: str, name: str, patterns: tuple[str, ...]) -> bool:
                for p in patterns)
 
 
+def parse_suffix(model: str) -> tuple[str, ir.Thinking | None]:
+    """Split the last ``(...)`` group at the end of ``model`` into base name and thinking.
+
+    ``(none)`` and ``(0)`` are off, ``(auto)`` and ``(-1)`` dynamic, a level is kept lowercase, a
+    non-negative integer is a budget. Any other content (``(ultra)``, ``(-5)``, ``()``) is not a suffix:
+    the name comes back whole, since it may be a literal model id.
+    """
+    if not model.endswith(")"):
+        return model, None
+    start = model.rfind("(")
+    if start <= 0:
+        return model, None
+    thinking = _suffix_thinking(model[start + 1 : -1].strip())
+    return (model[:start], thinking) if thinking is not None else (model, None)
+
+
+def _suffix_thinking(raw: str) -> ir.Thinking | None:
+    word = raw.lower()
+    if word == "none":
+        return ir.Thinking(level="none")
+    if word == "auto":
+        return ir.Thinking(level="auto")
+    if word == "-1":
+        return ir.Thinking(budget=-1)
+    if word in _SUFFIX_LEVELS:
+        return ir.Thinking(level=cast("ir.ThinkingLevel", word))
+    if raw.isascii() and raw.isdigit() and int(raw) <= _INT64_MAX:
+        return ir.Thinking(budget=int(raw))
+    return None
+
+
 class Index:
     """Model id -> routes, built from one snapshot of credentials."""
 
@@ -76,7 +110,7 @@ class Index:
         self._owner.setdefault(model_id, owner)
 
     def resolve(self, requested: str) -> Target:
-        base, suffix = thinking.parse_suffix(requested)
+        base, suffix = parse_suffix(requested)
         routes = self._lookup(base)
         if routes is None and suffix is not None:
             base, suffix = requested, None  # a literal model id that happens to end in parentheses

@@ -6,14 +6,14 @@ import copy
 
 import pytest
 
-from core import payload, thinking
-from core.config import ConfigError, PayloadConfig
+from core import jsonpath, payload, thinking
+from core.config import ConfigError, PayloadConfig, parse_payload_rules
 
 SRC = "config.yaml"
 
 
 def rules(**sections) -> PayloadConfig:
-    return payload.parse_rules({k.replace("_", "-"): v for k, v in sections.items()}, SRC)
+    return parse_payload_rules({k.replace("_", "-"): v for k, v in sections.items()}, SRC)
 
 
 def rule(params, *models: str, protocol: str | None = None) -> dict:
@@ -71,13 +71,13 @@ def test_a_plain_default_string_is_not_parsed_as_json() -> None:
 ])
 def test_parse_rules_rejects_bad_shapes(raw, message) -> None:
     with pytest.raises(ConfigError) as caught:
-        payload.parse_rules(raw, SRC)
+        parse_payload_rules(raw, SRC)
     assert str(caught.value).startswith(message)
 
 
 def test_missing_section_is_no_rules() -> None:
-    assert payload.parse_rules(None, SRC) == PayloadConfig()
-    assert payload.parse_rules({"default": None}, SRC) == PayloadConfig()
+    assert parse_payload_rules(None, SRC) == PayloadConfig()
+    assert parse_payload_rules({"default": None}, SRC) == PayloadConfig()
 
 
 # --- matching -------------------------------------------------------------------------------------------
@@ -224,9 +224,9 @@ def test_no_rules_returns_the_same_body() -> None:
 
 
 def test_path_helpers_handle_escaped_dots_and_missing_parents() -> None:
-    body = payload.set_path({}, r"metadata.a\.b", 1)
+    body = jsonpath.set_path({}, r"metadata.a\.b", 1)
     assert body == {"metadata": {"a.b": 1}}
-    assert payload.get_path(body, r"metadata.a\.b") == 1
-    assert payload.has_path(body, "metadata") and not payload.has_path(body, "metadata.a")
-    assert payload.delete_path(body, "nothing.here") is body
-    assert payload.set_path({"a": "scalar"}, "a.b", 2) == {"a": {"b": 2}}
+    assert jsonpath.get_path(body, r"metadata.a\.b") == 1
+    assert jsonpath.has_path(body, "metadata") and not jsonpath.has_path(body, "metadata.a")
+    assert jsonpath.delete_path(body, "nothing.here") is body
+    assert jsonpath.set_path({"a": "scalar"}, "a.b", 2) == {"a": {"b": 2}}

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from core import ir, payload, thinking
+from core import ir, jsonpath, models, thinking
 from core.credentials import ThinkingSupport
 from core.errors import BadRequestError
 
@@ -196,7 +196,7 @@ def _run(frm: str, to: str, model: str, support: ThinkingSupport | None, handoff
                          [r for r in ROWS if isinstance(r[-1], dict)], ids=lambda v: v if isinstance(v, str) else "")
 def test_conversion_table(row, frm, to, model, support, handoff, expected) -> None:
     out = _run(frm, to, model, support, handoff)
-    got = {path: payload.get_path(out, path, ABSENT) for path in expected}
+    got = {path: jsonpath.get_path(out, path, ABSENT) for path in expected}
     assert got == expected, row
     for key, value in _CONVERSATION[to].items():
         assert out[key] == value, f"{row}: {key} must pass through"
@@ -352,13 +352,13 @@ def test_read_intent_per_dialect(body, dialect, intent) -> None:
     ("team/gpt-5(minimal)", "team/gpt-5", ir.Thinking(level="minimal")),
 ])
 def test_parse_suffix(model, base, parsed) -> None:
-    assert thinking.parse_suffix(model) == (base, parsed)
+    assert models.parse_suffix(model) == (base, parsed)
 
 
 @pytest.mark.parametrize("model", ["gpt-5", "m(ultra)", "m(abc)", "m(-5)", "m()", "m(high", "(high)",
                                    "m(99999999999999999999)", "m(1.5)"])
 def test_parse_suffix_leaves_names_without_a_valid_suffix_whole(model) -> None:
-    assert thinking.parse_suffix(model) == (model, None)
+    assert models.parse_suffix(model) == (model, None)
 
 
 # --- conversions -----------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from core.config import _entries
+from core.config import _entries, _payload
+from core.config._payload import PROTOCOLS, PayloadConfig, PayloadRule
 from core.config._reader import ConfigError, Reader
 
 if TYPE_CHECKING:
@@ -20,25 +21,12 @@ if TYPE_CHECKING:
 
     from core.credentials import Credential
 
-__all__ = ["Config", "ConfigError", "OAuthConfig", "PayloadConfig", "PayloadRule", "RoutingConfig",
-           "StoreConfig", "apply_env", "credential_id", "defaults", "load", "load_or_defaults", "locate", "parse"]
+__all__ = ["PROTOCOLS", "Config", "ConfigError", "OAuthConfig", "PayloadConfig", "PayloadRule", "RoutingConfig",
+           "StoreConfig", "apply_env", "credential_id", "defaults", "load", "load_or_defaults", "locate", "parse",
+           "parse_payload_rules"]
 credential_id = _entries.credential_id
+parse_payload_rules = _payload.parse_rules
 log = logging.getLogger("cliproxy.config")
-
-
-@dataclass(frozen=True, slots=True)
-class PayloadRule:
-    models: tuple[tuple[str, str | None], ...]  # (name glob, protocol or None)
-    params: dict[str, Any] = field(default_factory=dict)  # dotted path -> value (filter: path -> None)
-
-
-@dataclass(frozen=True, slots=True)
-class PayloadConfig:
-    default: tuple[PayloadRule, ...] = ()
-    default_raw: tuple[PayloadRule, ...] = ()
-    override: tuple[PayloadRule, ...] = ()
-    override_raw: tuple[PayloadRule, ...] = ()
-    filter: tuple[PayloadRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +137,7 @@ def parse(raw: Any, source: str) -> Config:
             session_affinity_ttl=c.duration(routing.get("session-affinity-ttl"), "routing.session-affinity-ttl", 3600.0),
         ),
         credentials=_entries.dedupe(c, creds),
-        payload=_payload(doc, source),
+        payload=_payload.parse_rules(doc.get("payload"), source),
         store=replace(_store(c, doc.get("store")), encryption_key=enc_key),
         oauth=_oauth(c, doc.get("oauth")),
         encryption_key=enc_key,
@@ -234,15 +222,3 @@ def _oauth(c: Reader, raw: Any) -> OAuthConfig:
         claude_token_url=c.opt_string(doc.get("claude-token-url"), "oauth.claude-token-url"),
     )
 
-
-def _payload(doc: Mapping[str, Any], source: str) -> PayloadConfig:
-    if doc.get("payload") is None:
-        return PayloadConfig()
-    from importlib.util import find_spec
-
-    if find_spec("core.payload") is None:  # written by the payload work; absent in early checkouts
-        log.warning("%s: payload: rules ignored (core.payload is not available)", source)
-        return PayloadConfig()
-    from core import payload
-
-    return payload.parse_rules(doc["payload"], source)

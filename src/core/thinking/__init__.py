@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core import catalog
+from core import catalog, models
 from core.thinking import wire
 from core.thinking.levels import (
     LEVEL_BUDGETS,
@@ -31,7 +31,6 @@ from core.thinking.levels import (
     claude_effort,
     level_to_budget,
 )
-from core.thinking.suffix import parse_suffix
 from core.thinking.validate import can_think, clamp_budget, validate
 
 if TYPE_CHECKING:
@@ -49,7 +48,6 @@ __all__ = [
     "clamp_level",
     "claude_effort",
     "level_to_budget",
-    "parse_suffix",
     "read_intent",
 ]
 
@@ -74,7 +72,7 @@ def apply_thinking(body: dict[str, Any], model: str, from_format: str, to_format
     if to_fmt not in FAMILIES:
         return body
     from_fmt = _format(from_format) or to_fmt
-    base, parsed = parse_suffix(model)
+    base, parsed = models.parse_suffix(model)
     wanted = Intent.of_thinking(suffix if suffix is not None else parsed)
     if wanted is None and not wire.present(body, to_fmt):
         return body  # nothing asks for thinking and nothing is there to strip: every branch below keeps body

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core import payload
+from core import jsonpath
 from core.thinking.levels import Intent, budget_to_level, level_to_budget
 
 if TYPE_CHECKING:
@@ -54,12 +54,12 @@ def present(body: Body, fmt: str) -> bool:
 def read(body: Body, fmt: str) -> Intent | None:
     """The thinking intent the body carries in dialect ``fmt``, or None when it carries none."""
     if fmt in _EFFORT_PATH:
-        effort = _word(payload.get_path(body, _EFFORT_PATH[fmt]))
+        effort = _word(jsonpath.get_path(body, _EFFORT_PATH[fmt]))
         return Intent.of_level(effort) if effort else None
     if fmt == "anthropic":
         return _read_claude(body)
     if fmt == "gemini":
-        return _read_gemini(payload.get_path(body, _GEMINI))
+        return _read_gemini(jsonpath.get_path(body, _GEMINI))
     return None
 
 
@@ -71,7 +71,7 @@ def _read_claude(body: Body) -> Intent | None:
     if kind == "disabled":
         return Intent("none", 0)
     if kind in ("adaptive", "auto"):
-        effort = _word(payload.get_path(body, "output_config.effort"))
+        effort = _word(jsonpath.get_path(body, "output_config.effort"))
         return Intent.of_level(effort) if effort else None
     budget = _as_int(thinking.get("budget_tokens"))
     if budget is not None:
@@ -97,19 +97,19 @@ def _read_gemini(config: Any) -> Intent | None:
 def strip(body: Body, fmt: str) -> Body:
     """Remove every thinking field of ``fmt`` (for models that cannot think)."""
     if fmt == "openai_chat":
-        return payload.delete_path(body, "reasoning_effort")
+        return jsonpath.delete_path(body, "reasoning_effort")
     if fmt == "openai_responses":
-        return _drop_empty(payload.delete_path(body, "reasoning.effort"), "reasoning")
+        return _drop_empty(jsonpath.delete_path(body, "reasoning.effort"), "reasoning")
     if fmt == "anthropic":
-        body = payload.delete_path(body, "thinking")
-        return _drop_empty(payload.delete_path(body, "output_config.effort"), "output_config")
+        body = jsonpath.delete_path(body, "thinking")
+        return _drop_empty(jsonpath.delete_path(body, "output_config.effort"), "output_config")
     if fmt == "gemini":
-        return payload.delete_path(body, _GEMINI)
+        return jsonpath.delete_path(body, _GEMINI)
     return body
 
 
 def _drop_empty(body: Body, key: str) -> Body:
-    return payload.delete_path(body, key) if body.get(key) == {} else body
+    return jsonpath.delete_path(body, key) if body.get(key) == {} else body
 
 
 # --- writing a validated intent -----------------------------------------------------------------------
@@ -141,7 +141,7 @@ def _known_effort(intent: Intent, support: ThinkingSupport, levels: tuple[str, .
 
 
 def _write_effort(body: Body, fmt: str, effort: str | None) -> Body:
-    return payload.set_path(body, _EFFORT_PATH[fmt], effort) if effort else body
+    return jsonpath.set_path(body, _EFFORT_PATH[fmt], effort) if effort else body
 
 
 def _write_claude(body: Body, intent: Intent, support: ThinkingSupport | None, *, adaptive: bool,
@@ -149,8 +149,8 @@ def _write_claude(body: Body, intent: Intent, support: ThinkingSupport | None, *
     if intent.mode == "level" and not adaptive:
         intent = Intent.of_budget(level_to_budget(intent.level or "") or 0)
     if intent.mode == "level" and intent.level:
-        return payload.set_path(_claude_thinking(body, "adaptive"), "output_config.effort", intent.level)
-    body = _drop_empty(payload.delete_path(body, "output_config.effort"), "output_config")
+        return jsonpath.set_path(_claude_thinking(body, "adaptive"), "output_config.effort", intent.level)
+    body = _drop_empty(jsonpath.delete_path(body, "output_config.effort"), "output_config")
     if intent.mode == "auto" and adaptive:
         return _claude_thinking(body, "adaptive")
     if intent.mode == "none" or intent.budget == 0:
@@ -207,7 +207,7 @@ def _gemini_level(body: Body, level: str | None, *, thoughts: bool | None) -> Bo
     if level:
         config["thinkingLevel"] = level
     config["includeThoughts"] = thoughts if thoughts is not None else (user if user is not None else True)
-    return payload.set_path(body, _GEMINI, config)
+    return jsonpath.set_path(body, _GEMINI, config)
 
 
 def _gemini_budget(body: Body, budget: int, *, thoughts: bool | None) -> Body:
@@ -218,11 +218,11 @@ def _gemini_budget(body: Body, budget: int, *, thoughts: bool | None) -> Body:
         config.pop(key, None)
     config["thinkingBudget"] = budget
     config["includeThoughts"] = thoughts if thoughts is not None else (user if user is not None else budget != 0)
-    return payload.set_path(body, _GEMINI, config)
+    return jsonpath.set_path(body, _GEMINI, config)
 
 
 def _gemini_config(body: Body) -> dict[str, Any]:
-    config = payload.get_path(body, _GEMINI)
+    config = jsonpath.get_path(body, _GEMINI)
     return dict(config) if isinstance(config, dict) else {}
 
 

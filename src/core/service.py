@@ -82,6 +82,9 @@ class _Trace:
     attempts: int = 0
     provider: str = ""
     model: str = ""
+    client: str | None = None  # the client key's name, a usage dimension
+    counted_model: str | None = None  # set once the model resolved: from then on the request counts as usage
+    cred_id: str = "-"  # the credential of the last attempt
 
     def outcome(self, status: int, usage: ir.Usage, stream: bool) -> Outcome:
         added_ms = max(0.0, (time.perf_counter() - self.started - self.upstream_s) * 1000)
@@ -102,7 +105,7 @@ class _Sticky:
 
 async def handle(call: ClientCall, deps: Deps) -> Reply:
     dialect = dialects.get(call.dialect)
-    trace = _Trace()
+    trace = _Trace(client=call.client_name)
     try:
         req = _parse(call, dialect, deps.config.max_body_bytes)
         trace.model = req.model
@@ -110,11 +113,23 @@ async def handle(call: ClientCall, deps: Deps) -> Reply:
         target = snap.index.resolve(req.model)
         if call.count_tokens:
             return await _count_tokens(req, target, snap, call, deps)
+        trace.counted_model = target.model
         return await _run(req, target, snap, call, deps, trace)
     except Exception as exc:  # a bug must still answer in the client's envelope, not a bare 500
         err = errors.unexpected(exc, log, f"handling a {call.dialect} request")
         deps.observe(trace.outcome(err.status, ir.Usage(), bool(call.stream)))
+        await _count_failure(deps, trace)
         return error_reply(dialect, err)
+
+
+async def _count_failure(deps: Deps, trace: _Trace) -> None:
+    """A request for a known model that ended in an error counts as a request and an error."""
+    if trace.counted_model is None:
+        return
+    try:
+        await deps.state.add_usage(trace.cred_id, trace.counted_model, ir.Usage(), client=trace.client, failed=True)
+    except Exception as exc:  # noqa: BLE001 - the error reply matters more than its count
+        errors.unexpected(exc, log, "counting a failed request")
 
 
 def error_reply(dialect: dialects.Dialect, err: ProxyError) -> Reply:
@@ -156,7 +171,7 @@ async def _run(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall
     attempts = choice.routes[: cfg.request_retry + 1]
     sticky = _Sticky(session, scope, pin, choice.home)
     for number, route in enumerate(attempts):
-        trace.attempts, trace.provider = number + 1, route.cred.provider
+        trace.attempts, trace.provider, trace.cred_id = number + 1, route.cred.provider, route.cred.id
         sent = time.perf_counter()
         try:
             result = await _attempt(req, target, route, call, deps)
@@ -185,9 +200,11 @@ async def _reply(result: relay.Result, on_success: relay.OnSuccess) -> Reply:
     stream = result.stream
 
     async def forward() -> AsyncIterator[bytes]:
-        async for chunk in stream:
-            yield chunk
-        await on_success(result.usage, True)
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:  # a client that hangs up mid-stream still made a request: count what it used
+            await on_success(result.usage, True)
 
     close = getattr(stream, "aclose", None)
     closing = relay.Closing(forward(), close) if close is not None else forward()
@@ -245,7 +262,7 @@ def _success_hook(deps: Deps, route: Route, target: Target, sticky: _Sticky, tra
                                          home=sticky.home)
                 return
             usage = usage or ir.Usage()
-            await deps.state.add_usage(route.cred, target.model, usage)
+            await deps.state.add_usage(route.cred.id, target.model, usage, client=trace.client)
             outcome = trace.outcome(200, usage, req.stream)
             deps.observe(replace(outcome, added_ms=added_ms))
         except Exception as exc:

@@ -2,8 +2,8 @@
 
 Steady state costs one store read per request (the affinity pin) and no write: credentials and cooldowns
 come from a snapshot refreshed every few seconds, a session on its home credential (``pool.Choice.home``)
-needs no pin at all, a pin is rewritten only when it moves or half its TTL has passed, and usage counters
-are flushed in batches. Anything that matters is in the store, so a cold instance behaves like a warm one.
+needs no pin at all, a pin is rewritten only when it moves or half its TTL has passed. Usage is one atomic counter write
+per request when it ends (an instance may be reclaimed at any moment, so nothing waits in memory). Anything that matters is in the store, so a cold instance behaves like a warm one.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ log = logging.getLogger("cliproxy.state")
 
 _REFRESH_MARGIN = 300.0  # refresh OAuth tokens this many seconds before they expire
 _LEASE_TTL = 30.0
-_USAGE_FLUSH_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +51,6 @@ class PoolState:
     _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
     _local_cool: dict[tuple[str, str], float] = field(default_factory=dict)
     _refresh_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    _usage: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
-    _usage_flushed: float = 0.0
     _turn: int = 0
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -111,20 +108,15 @@ class PoolState:
             return
         await records.pin(self.store, provider, session, group, cred_id, ttl, now)
 
-    async def add_usage(self, cred: Credential, model: str, usage: ir.Usage) -> None:
-        day = records.usage_day(self.clock())
-        bucket = self._usage.setdefault((day, cred.id, model), {})
-        for name, value in (("requests", 1), ("input_tokens", usage.input_tokens),
-                            ("output_tokens", usage.output_tokens), ("cached_tokens", usage.cached_tokens)):
-            bucket[name] = bucket.get(name, 0) + value
-        if self.clock() - self._usage_flushed >= _USAGE_FLUSH_S:
-            await self.flush_usage()
-
-    async def flush_usage(self) -> None:
-        pending, self._usage = self._usage, {}
-        self._usage_flushed = self.clock()
-        for (day, cred_id, model), counters in pending.items():
-            await records.add_usage(self.store, day, cred_id, model, counters)
+    async def add_usage(self, cred_id: str, model: str, usage: ir.Usage, *, client: str | None = None,
+                        failed: bool = False) -> None:
+        """Count one finished request (``failed``: it ended in an error) for the day, credential, model and
+        client key name."""
+        counters = {"requests": 1, "errors": int(failed), "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens, "cached_tokens": usage.cached_tokens,
+                    "reasoning_tokens": usage.reasoning_tokens}
+        await records.add_usage(self.store, records.usage_day(self.clock()), cred_id, model,
+                                {k: v for k, v in counters.items() if v}, client=client or "")
 
     async def fresh(self, cred: Credential, http: httpx.AsyncClient, refresh, *, force: bool = False) -> Credential:
         """A credential whose access token is valid, refreshing it single-flight across instances.

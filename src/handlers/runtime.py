@@ -40,7 +40,6 @@ class Runtime:
     async def close(self) -> None:
         deps, self._deps = self._deps, None
         if deps is not None:
-            await deps.state.flush_usage()
             await deps.http.aclose()
             await deps.state.store.close()
 

@@ -295,3 +295,19 @@ async def test_a_spent_refresh_token_falls_back_to_what_the_other_writer_stored(
 
     got = await a.fresh(cred, None, refresh)  # type: ignore[arg-type]
     assert (got.access_token, got.version) == ("at-other", 2)
+
+
+def test_usage_of_requests_through_both_instances_adds_up_exactly_in_the_table(cluster: Cluster,
+                                                                            upstream: FakeUpstream) -> None:
+    from core import usage
+
+    def requests_so_far() -> int:
+        rows = cluster.table(lambda s: usage.report(s, [records.usage_day(time.time())], "model"))
+        return sum(r.requests for r in rows if r.key == "gpt-5")
+
+    before = requests_so_far()
+    with ThreadPoolExecutor(4) as pool_:  # concurrent atomic ADDs from two processes
+        statuses = list(pool_.map(lambda i: (cluster.a, cluster.b)[i % 2].ask(f"x-usage-{i}", "gpt-5").status_code,
+                                  range(10)))
+    assert statuses == [200] * 10
+    assert requests_so_far() - before == 10

@@ -158,14 +158,16 @@ async def test_expired_pin_is_absent_in_the_store_itself(store):
 
 async def test_usage_counters_add_up_per_day(store):
     day = records.usage_day(time.time())
-    await records.add_usage(store, day, "c1", "gpt-5", {"requests": 1, "input_tokens": 100})
-    await records.add_usage(store, day, "c1", "gpt-5", {"requests": 1, "input_tokens": 20})
+    await records.add_usage(store, day, "c1", "gpt-5", {"requests": 1, "input_tokens": 100}, client="team#a")
+    await records.add_usage(store, day, "c1", "gpt-5", {"requests": 1, "input_tokens": 20}, client="team#a")
+    await records.add_usage(store, day, "c1", "gpt-5", {"requests": 1, "errors": 1}, client="ci")
     await records.add_usage(store, day, "c2", "m", {"requests": 1})
 
     assert records.usage_day(1_700_000_000) == "2023-11-14"
     assert await records.load_usage(store, day) == {
-        ("c1", "gpt-5"): {"requests": 2, "input_tokens": 120},
-        ("c2", "m"): {"requests": 1},
+        ("c1", "gpt-5", "team#a"): {"requests": 2, "input_tokens": 120},
+        ("c1", "gpt-5", "ci"): {"requests": 1, "errors": 1},
+        ("c2", "m", ""): {"requests": 1},
     }
 
 
@@ -176,7 +178,7 @@ async def test_usage_records_expire_after_the_keep_period(store):
     await records.add_usage(store, kept, "c1", "m", {"requests": 1})
 
     assert await records.load_usage(store, old) == {}
-    assert await records.load_usage(store, kept) == {("c1", "m"): {"requests": 1}}
+    assert await records.load_usage(store, kept) == {("c1", "m", ""): {"requests": 1}}
 
 
 async def test_dynamodb_without_a_key_refuses_credentials(dynamodb_client):

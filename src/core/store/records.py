@@ -7,8 +7,9 @@ whole set without a table scan: credentials and cooldowns each live under one pa
     CRED#<cred_id>    / LEASE#refresh          single-flight refresh lease: ``owner``, ``ttl`` = lease end
     COOLDOWNS         / <cred_id>#<model|*>    cooldown: ``cred_id``, ``model``, ``until``, ``reason``, ``ttl`` = until
     AFF#<provider>#<session_key> / <model_group>   affinity pin: ``cred_id``, ``ttl`` (sliding: re-pinned on success)
-    USAGE#<YYYY-MM-DD> / <cred_id>#<model>      counters added atomically (``requests``, ``input_tokens``, ...);
-                                                ``ttl`` = the day's end + USAGE_KEEP_DAYS
+    USAGE#<YYYY-MM-DD> / <cred_id>#<model>#<client>   counters added atomically per request (``requests``,
+                                                ``errors``, ``input_tokens``, ...); model and client name are
+                                                %-quoted; ``ttl`` = the day's end + USAGE_KEEP_DAYS
 
 Credential ids never contain ``#`` (config ids are ``<provider>-<hash>``, imported ids are slugs), so a
 ``<cred_id>#<model>`` sort key splits at its first ``#``.
@@ -228,16 +229,31 @@ def usage_day(now: float) -> str:
 USAGE_KEEP_DAYS = 90  # usage records expire this long after their day, so the table does not grow forever
 
 
-async def add_usage(store: Store, day: str, cred_id: str, model: str, counters: Mapping[str, int]) -> None:
-    """Add to the day's counters for (credential, model), e.g. ``{"requests": 1, "input_tokens": 812}``."""
+async def add_usage(store: Store, day: str, cred_id: str, model: str, counters: Mapping[str, int], *,
+                    client: str = "") -> None:
+    """Add to the day's counters for (credential, model, client key name), e.g. ``{"requests": 1,
+    "input_tokens": 812}``: one atomic ``ADD`` (DynamoDB) or upsert (SQLite), so racing instances lose nothing."""
     start = calendar.timegm(time.strptime(day, "%Y-%m-%d"))
-    await store.add(f"USAGE#{day}", f"{cred_id}#{model}", counters, ttl=start + (USAGE_KEEP_DAYS + 1) * 86400)
+    sk = f"{cred_id}#{_quote(model)}#{_quote(client)}"
+    await store.add(f"USAGE#{day}", sk, counters, ttl=start + (USAGE_KEEP_DAYS + 1) * 86400)
 
 
-async def load_usage(store: Store, day: str) -> dict[tuple[str, str], dict[str, int]]:
-    """``{(cred_id, model): counters}`` for one day (``usage_day``)."""
-    out = {}
+async def load_usage(store: Store, day: str) -> dict[tuple[str, str, str], dict[str, int]]:
+    """``{(cred_id, model, client): counters}`` for one day (``usage_day``)."""
+    from urllib.parse import unquote
+
+    out: dict[tuple[str, str, str], dict[str, int]] = {}
     for item in await store.query(f"USAGE#{day}"):
-        cred_id, _, model = item["sk"].partition("#")
-        out[(cred_id, model)] = {k: v for k, v in item.items() if k not in ("pk", "sk", "ttl")}
+        cred_id, _, rest = item["sk"].partition("#")
+        model, _, client = rest.partition("#")
+        bucket = out.setdefault((cred_id, unquote(model), unquote(client)), {})
+        for name, value in item.items():
+            if name not in ("pk", "sk", "ttl"):
+                bucket[name] = bucket.get(name, 0) + int(value)
     return out
+
+
+def _quote(part: str) -> str:
+    from urllib.parse import quote
+
+    return quote(part, safe="")

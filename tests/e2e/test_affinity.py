@@ -169,7 +169,7 @@ async def test_dynamodb_calls_per_request(moto_dynamodb: None, upstream: FakeUps
             assert resp.status_code == 200, resp.text
             return calls.take()
 
-        cold = await ask("home")  # the first request of a process: snapshot load, first usage flush
+        cold = await ask("home")  # the first request of a process: snapshot load
         deps.state.ttl = 3600.0  # hold the snapshot still so each figure below is one request's own cost
         # a session pinned away from its home credential (as after a failover), pin fresh
         target = (await deps.state.snapshot()).index.resolve("gpt-5-codex")
@@ -189,11 +189,11 @@ async def test_dynamodb_calls_per_request(moto_dynamodb: None, upstream: FakeUps
         assert secret_of(upstream, -2) == new_home and secret_of(upstream) != new_home
     await app.state.runtime.close()
 
-    for reads, writes, _ in steady_pinned + steady_home:
-        assert (reads, writes) == (1, 0)  # the pin read; nothing written
-    assert new_session[:2] == (1, 0)  # the pin read (a miss); its home credential needs no pin record
-    assert failover[:2] == (1, 2)  # the pin read; the cooldown, the moved pin
-    assert reload[2] == {"Query": 2, "GetItem": 1}  # every few seconds: credentials and cooldowns, one query each
+    for reads, writes, ops in steady_pinned + steady_home:
+        assert (reads, writes, ops["UpdateItem"]) == (1, 1, 1)  # the pin read; the usage ADD, nothing else
+    assert new_session[:2] == (1, 1)  # the pin read (a miss); its home credential needs no pin record
+    assert failover[:2] == (1, 3)  # the pin read; the cooldown, the moved pin, the usage ADD
+    assert reload[2] == {"Query": 2, "GetItem": 1, "UpdateItem": 1}  # every few seconds: credentials and cooldowns
     with capsys.disabled():
         print(f"\nDynamoDB calls per request: steady (pinned) {steady_pinned[0][2]}, steady (home) "
               f"{steady_home[0][2]}, new session {new_session[2]}, failover {failover[2]}; "

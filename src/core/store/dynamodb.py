@@ -57,7 +57,9 @@ class DynamoStore:
             args.update(_condition(cond))
         try:
             await asyncio.to_thread(self._client.put_item, **args)
-        except self._client.exceptions.ConditionalCheckFailedException:
+        except Exception as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise
             return False
         return True
 
@@ -97,8 +99,9 @@ class DynamoStore:
         try:
             self._client.describe_table(TableName=self.table)
             return False
-        except self._client.exceptions.ResourceNotFoundException:
-            pass
+        except Exception as exc:
+            if _error_code(exc) != "ResourceNotFoundException":
+                raise
         self._client.create_table(
             TableName=self.table, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
@@ -135,6 +138,14 @@ def _condition(cond: Cond) -> dict[str, Any]:
             values, names["#ver"] = {":now": _number(time.time()), ":v": {"N": str(v)}}, "version"
     return {"ConditionExpression": expr, "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values}
+
+
+def _error_code(exc: Exception) -> str | None:
+    """The DynamoDB error code of a botocore ClientError. Matched by code, not by ``client.exceptions.X``:
+    botocore builds those classes lazily per thread-racing caller, so a racing write could raise a class
+    that ``except client.exceptions.X`` does not match (seen with concurrent conditional puts)."""
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def _alive(item: Item, now: float) -> bool:

@@ -49,8 +49,10 @@ def claude_session(user_id: str | None) -> str | None:
     return normalize_id(tail) if sep else None
 
 
-def session_key(req: ir.Request, headers: Mapping[str, str], principal: str | None) -> str:
-    """The routing key of the client session. Always returns a key (a message hash as the last resort)."""
+def session_key(req: ir.Request, headers: Mapping[str, str], principal: str | None, *,
+                execution_session: str | None = None) -> str:
+    """The routing key of the client session. Always returns a key (a message hash as the last resort);
+    a Responses WebSocket's execution session comes before that hash: one connection, one session."""
     for name, space in _HEADERS[:1]:
         if value := normalize_id(headers.get(name)):
             return f"{space}:{value}"
@@ -68,6 +70,8 @@ def session_key(req: ir.Request, headers: Mapping[str, str], principal: str | No
         return f"conv:{value}"
     if value := normalize_id(req.metadata_user_id):
         return f"user:{value}"
+    if value := normalize_id(execution_session):
+        return f"exec:{value}"
     return "msg:" + _first_turn_hash(req, principal)
 
 

@@ -15,7 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core import affinity, continuity, dialects, errors, executors, ir, pool, relay, signatures, upstream
+from core import (
+    affinity,
+    compaction,
+    continuity,
+    dialects,
+    errors,
+    executors,
+    ir,
+    pool,
+    relay,
+    signatures,
+    upstream,
+)
 from core.errors import ProxyError, UpstreamError
 
 if TYPE_CHECKING:
@@ -38,6 +50,8 @@ class ClientCall:
     path_model: str | None = None  # Gemini: the model in the URL
     stream: bool | None = None  # Gemini: the URL action decides
     count_tokens: bool = False
+    compact: bool = False  # POST /v1/responses/compact
+    execution_session: str | None = None  # one id per Responses WebSocket: continuity and stickiness
 
 
 @dataclass(slots=True)
@@ -152,13 +166,15 @@ def _parse(call: ClientCall, dialect: dialects.Dialect, limit: int) -> ir.Reques
     req = signatures.restore(dialect.parse_request(body, model=call.path_model, count_tokens=call.count_tokens))
     if call.stream is not None and req.stream != call.stream:
         req = replace(req, stream=call.stream)
+    if call.compact and req.stream:
+        raise errors.BadRequestError("streaming not supported for /responses/compact", param="stream")
     return req
 
 
 async def _run(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall, deps: Deps,
                trace: _Trace) -> Reply:
     cfg = deps.config
-    session = affinity.session_key(req, call.headers, call.principal)
+    session = affinity.session_key(req, call.headers, call.principal, execution_session=call.execution_session)
     scope = ",".join(sorted({r.cred.provider for r in target.routes}))
     pin = await deps.state.get_pin(scope, session, target.group) if cfg.routing.session_affinity else None
     choice = pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns,
@@ -241,6 +257,15 @@ async def _cool(deps: Deps, route: Route, target: Target, err: UpstreamError) ->
 
 
 async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Result:
+    """One try on one credential. Compaction that the upstream cannot do itself (every kind but Codex) is
+    emulated with a summary from the same credential (``core.compaction``)."""
+    compacting = call.compact or (req.dialect == "openai_responses" and compaction.is_trigger(req.original))
+    if compacting and route.cred.kind != "codex":
+        return await compaction.emulate(req, call.compact, lambda ask: _send(ask, target, route, call, deps))
+    return await _send(req, target, route, call, deps)
+
+
+async def _send(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Result:
     prepared = upstream.prepare(req, target, route, call, deps.config)
     if prepared.continuity is not None:
         continuity.log_diagnostics(prepared.continuity, credential_id=route.cred.id,

@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core import catalog, continuity, dialects, executors, ir, payload, signatures, thinking
+from core import catalog, compaction, continuity, dialects, executors, ir, payload, signatures, thinking
 from core.executors.base import CallContext
 
 if TYPE_CHECKING:
@@ -38,8 +38,10 @@ def prepare(req: ir.Request, target: Target, route: Route, call: ClientCall, cfg
     cred = route.cred
     executor = executors.get(cred.kind)
     up_dialect = executor.dialect
-    # Same dialect in and out passes the body on, unless it replays another provider's reasoning.
-    passthrough = up_dialect == req.dialect and not signatures.has_foreign(req)
+    # Same dialect in and out passes the body on, unless it replays another provider's reasoning or a
+    # compaction summary the proxy made (both must be re-rendered for this upstream).
+    passthrough = (up_dialect == req.dialect and not signatures.has_foreign(req)
+                   and not compaction.has_summary(req.original))
     if passthrough:
         body = dict(req.original)  # shallow: executors replace top-level keys, never mutate nested values
     else:
@@ -55,14 +57,17 @@ def prepare(req: ir.Request, target: Target, route: Route, call: ClientCall, cfg
     cont = None
     if cred.kind == "codex":
         cont = continuity.derive_key(req, call.headers, principal=call.principal, credential_id=cred.id,
-                                     secrets=tuple(s for s in (cred.secret, cred.refresh_token) if s))
+                                     secrets=tuple(s for s in (cred.secret, cred.refresh_token) if s),
+                                     execution_session=call.execution_session)
+    compact = call.compact and executor.kind == "codex"  # Codex's own /responses/compact: one JSON answer
     ctx = CallContext(
-        stream=executor.upstream_stream(req.stream),
+        stream=executor.upstream_stream(req.stream) and not compact,
         upstream_model=route.upstream_model,
         cache_key=cont.key if cont else None,
         client_headers={k: v for k in _FORWARDED if (v := call.headers.get(k))},
         count_tokens=call.count_tokens,
         passthrough=passthrough,
+        compact=compact,
     )
     body = executor.finalize(body, req, ctx)
     return Prepared(executor, up_dialect, passthrough, body, ctx, cont)

@@ -47,6 +47,9 @@ def create_app(config: Config | None = None) -> FastAPI:
     # solving would only add latency (measured with `make bench`).
     for path, endpoint, methods in _routes(rt):
         app.router.add_route(path, _guarded(endpoint), methods=methods)
+    from handlers import websocket  # the upgraded GET of /v1/responses
+
+    websocket.register(app, rt)
     return app
 
 
@@ -70,7 +73,7 @@ def _dialect_of(request: Request) -> str:
         return "anthropic"
     if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
         return "gemini"
-    return "openai_responses" if path.startswith("/v1/responses") else "openai_chat"
+    return "openai_responses" if path.startswith(("/v1/responses", "/backend-api/codex/")) else "openai_chat"
 
 
 def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
@@ -92,8 +95,13 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
     async def responses(request: Request) -> Response:
         return await call(request, "openai_responses")
 
-    async def responses_ws(request: Request) -> Response:
-        err = errors.BadRequestError("WebSocket mode of /v1/responses is not supported; use HTTP POST", status=426)
+    async def compact(request: Request) -> Response:
+        return await call(request, "openai_responses", compact=True)
+
+    async def responses_get(request: Request) -> Response:
+        """A GET that was not upgraded (a host that cannot, or no Upgrade header): Codex falls back to HTTP."""
+        err = errors.BadRequestError("WebSocket mode of /v1/responses is not available here; use HTTP POST",
+                                     status=426)
         return error_response("openai_responses", err)
 
     async def messages(request: Request) -> Response:
@@ -130,7 +138,11 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
     return [
         ("/v1/chat/completions", chat, ["POST"]),
         ("/v1/responses", responses, ["POST"]),
-        ("/v1/responses", responses_ws, ["GET"]),
+        ("/v1/responses", responses_get, ["GET"]),
+        ("/v1/responses/compact", compact, ["POST"]),
+        ("/backend-api/codex/responses", responses, ["POST"]),  # clients set up with a ChatGPT-style base URL
+        ("/backend-api/codex/responses", responses_get, ["GET"]),
+        ("/backend-api/codex/responses/compact", compact, ["POST"]),
         ("/v1/messages", messages, ["POST"]),
         ("/v1/messages/count_tokens", count_tokens, ["POST"]),
         ("/v1beta/models/{target:path}", gemini, ["POST"]),

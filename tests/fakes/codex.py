@@ -60,6 +60,10 @@ def reply(body: dict[str, Any]) -> Reply:
     a = ask(body)
     stream = _Stream(a)
     output: list[dict[str, Any]] = []
+    if _triggered(body):  # remote compaction: exactly one compaction item, nothing else
+        output.append(stream.compaction(0))
+        stream.add("response.completed", response=stream.response("completed", output, _usage(a)))
+        return Reply(frames=stream.frames)
     if a.reasoning:
         output.append(stream.reasoning(len(output)))
     calls = a.calls
@@ -69,6 +73,30 @@ def reply(body: dict[str, Any]) -> Reply:
         output.append(stream.message(len(output)))
     stream.add("response.completed", response=stream.response("completed", output, _usage(a)))
     return Reply(frames=stream.frames)
+
+
+def compact(body: dict[str, Any]) -> Reply:
+    """``POST /responses/compact``: one JSON object whose output is the user messages kept plus one
+    compaction item (what the real backend answers)."""
+    if "stream" in body:
+        return Reply(400, {"detail": "Unsupported parameter: stream"})
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    kept = [i for i in items if isinstance(i, dict) and i.get("role") == "user"]
+    a = ask(body) if items else Ask(str(body.get("model", "")), "")
+    return Reply(json={"id": f"resp_fake{time.monotonic_ns()}", "object": "response.compaction",
+                       "created_at": int(time.time()), "output": [*kept, compaction_item(len(items))],
+                       "usage": _usage(a)})
+
+
+def compaction_item(n: int) -> dict[str, Any]:
+    """Codex's opaque item; the content names how many input items it stands for."""
+    return {"id": f"cmp_fake{n}", "type": "compaction", "encrypted_content": f"enc-compaction-fake-{n}"}
+
+
+def _triggered(body: dict[str, Any]) -> bool:
+    items = body.get("input")
+    return isinstance(items, list) and bool(items) and isinstance(items[-1], dict) \
+        and items[-1].get("type") == "compaction_trigger"
 
 
 def failure(status: int, retry_after: float | None) -> dict[str, Any]:
@@ -125,6 +153,12 @@ class _Stream:
         self.add("response.reasoning_summary_part.done", **at, part={"type": "summary_text", "text": REASONING_TEXT})
         item = {"id": item_id, "type": "reasoning", "summary": [{"type": "summary_text", "text": REASONING_TEXT}],
                 "encrypted_content": f"enc-fake-{self.ask.model}"}
+        self.add("response.output_item.done", output_index=index, item=item)
+        return item
+
+    def compaction(self, index: int) -> dict[str, Any]:
+        item = compaction_item(len(self.ask.text))
+        self.add("response.output_item.added", output_index=index, item={"id": item["id"], "type": "compaction"})
         self.add("response.output_item.done", output_index=index, item=item)
         return item
 

@@ -171,7 +171,7 @@ class FakeUpstream:
         if route == "claude-token":
             return self._token(body, claude=True)
         if fmt == "codex":
-            return codex.reply(body)
+            return codex.compact(body) if route == "compact" else codex.reply(body)
         if fmt == "claude":
             return claude.count_tokens(body) if route == "count" else claude.reply(body)
         if fmt == "gemini":
@@ -218,6 +218,8 @@ def _route(path: str) -> tuple[str | None, str]:
         return None, "claude-token"
     if path.endswith("/responses"):
         return "codex", "responses"
+    if path.endswith("/responses/compact"):
+        return "codex", "compact"
     if path.endswith("/v1/messages/count_tokens"):
         return "claude", "count"
     if path.endswith("/v1/messages"):

@@ -59,6 +59,7 @@ class Config:
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     request_retry: int = 3
     max_body_bytes: int = 32 * 1024 * 1024
+    websocket: bool = True  # Responses over WebSocket where the host can upgrade; false: 426 (HTTP only)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     credentials: tuple[Credential, ...] = ()  # from codex/claude/gemini-api-key and openai-compatibility
     payload: PayloadConfig = field(default_factory=PayloadConfig)
@@ -131,6 +132,7 @@ def parse(raw: Any, source: str) -> Config:
         api_keys=tuple(c.strings(doc.get("api-keys"), "api-keys", secret=True)),
         request_retry=c.integer(doc.get("request-retry"), "request-retry", default=3, low=0),
         max_body_bytes=c.integer(doc.get("max-body-bytes"), "max-body-bytes", default=32 * 1024 * 1024, low=1),
+        websocket=c.boolean(doc.get("websocket"), "websocket", True),
         routing=RoutingConfig(
             strategy=_strategy(c, routing.get("strategy")),
             session_affinity=c.boolean(routing.get("session-affinity"), "routing.session-affinity", True),
@@ -171,7 +173,7 @@ def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
 # Sections
 
 _TOP_KEYS = frozenset({
-    "host", "port", "api-keys", "request-retry", "max-body-bytes", "routing", "codex-api-key",
+    "host", "port", "api-keys", "request-retry", "max-body-bytes", "websocket", "routing", "codex-api-key",
     "claude-api-key", "gemini-api-key", "openai-compatibility", "payload", "store", "oauth", "encryption-key",
 })
 _BACKENDS = ("sqlite", "dynamodb", "memory")

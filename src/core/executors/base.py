@@ -47,6 +47,7 @@ class CallContext:
     client_headers: dict[str, str] = field(default_factory=dict)  # lower-cased, forwarded where allowed
     count_tokens: bool = False  # a count_tokens call (Codex strips prompt_cache_retention then)
     passthrough: bool = False  # same dialect in and out
+    compact: bool = False  # Codex: POST {base}/responses/compact (non-stream JSON)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
-from core import errors, oauth
+from core import compaction, errors, oauth
 from core.executors import base
 
 if TYPE_CHECKING:
@@ -42,6 +42,10 @@ class CodexExecutor:
         return True  # the backend refuses stream:false; non-stream clients get the SSE folded
 
     def finalize(self, body: dict[str, Any], req: ir.Request, ctx: base.CallContext) -> dict[str, Any]:
+        if ctx.compact:
+            return _compact_body(body, ctx)
+        if not ctx.passthrough and compaction.is_trigger(req.original):  # re-rendered: the trigger goes too
+            body["input"] = [*body.get("input", ()), {"type": compaction.TRIGGER}]
         body["model"] = ctx.upstream_model
         body["stream"] = True
         body["store"] = False
@@ -67,8 +71,8 @@ class CodexExecutor:
 
     def build(self, body: dict[str, Any], req: ir.Request, cred: Credential,
               ctx: base.CallContext) -> base.UpstreamRequest:
-        url = (cred.base_url or DEFAULT_BASE_URL).rstrip("/") + "/responses"
-        return base.UpstreamRequest("POST", url, _headers(cred, ctx), orjson.dumps(body), stream=True)
+        url = (cred.base_url or DEFAULT_BASE_URL).rstrip("/") + ("/responses/compact" if ctx.compact else "/responses")
+        return base.UpstreamRequest("POST", url, _headers(cred, ctx), orjson.dumps(body), stream=not ctx.compact)
 
     def classify(self, status: int, headers: httpx.Headers, body: bytes) -> ProxyError | None:
         return base.classify_status(status, headers, body, dialect=self.dialect)
@@ -91,7 +95,7 @@ def _headers(cred: Credential, ctx: base.CallContext) -> dict[str, str]:
     headers = {
         "content-type": "application/json",
         "authorization": f"Bearer {cred.secret or ''}",
-        "accept": "text/event-stream",
+        "accept": "application/json" if ctx.compact else "text/event-stream",
         "user-agent": client.get("user-agent") or DEFAULT_USER_AGENT,
     }
     session = ctx.cache_key or client.get("session_id")  # the continuity key: the same value as the body's
@@ -105,6 +109,16 @@ def _headers(cred: Credential, ctx: base.CallContext) -> dict[str, str]:
     headers.update((name, client[name]) for name in _FORWARDED if client.get(name))
     headers.update((name.lower(), value) for name, value in cred.headers.items())
     return headers
+
+
+def _compact_body(body: dict[str, Any], ctx: base.CallContext) -> dict[str, Any]:
+    """``/responses/compact`` takes the Responses body as the client sent it: the model rewritten, no
+    ``stream``, the continuity key (codex-upstream.md §2, executeCompact)."""
+    body["model"] = ctx.upstream_model
+    body.pop("stream", None)
+    if ctx.cache_key:
+        body["prompt_cache_key"] = ctx.cache_key
+    return body
 
 
 def _retype(body: dict[str, Any], key: str, field: str, renames: dict[str, str]) -> None:

@@ -125,3 +125,20 @@ def test_response_failed_event_is_classified_by_its_code():
 async def test_api_key_credentials_cannot_be_refreshed():
     with pytest.raises(errors.UpstreamAuthError, match="cannot be refreshed"):
         await EX.refresh(API_KEY, None, None)  # type: ignore[arg-type]
+
+
+def test_compact_posts_json_to_responses_compact_with_the_continuity_key():
+    body = EX.finalize({"model": "alias", "input": [], "stream": False, "previous_response_id": "r1"}, REQ,
+                       ctx(stream=False, compact=True, cache_key="key-1"))
+    assert body == {"model": "gpt-5-codex", "input": [], "previous_response_id": "r1", "prompt_cache_key": "key-1"}
+    ureq = EX.build(body, REQ, API_KEY, ctx(stream=False, compact=True, cache_key="key-1"))
+    assert ureq.url == "http://up.test/v1/responses/compact"
+    assert ureq.stream is False
+    assert ureq.headers["accept"] == "application/json" and ureq.headers["session_id"] == "key-1"
+
+
+def test_a_re_rendered_compaction_turn_keeps_its_trigger():
+    req = ir.Request(model="gpt-5-codex", messages=(), dialect="openai_responses", stream=True,
+                     original={"input": [{"type": "compaction_trigger"}]})
+    body = EX.finalize({"model": "m", "input": [{"role": "user", "content": "hi"}]}, req, ctx(passthrough=False))
+    assert body["input"][-1] == {"type": "compaction_trigger"}

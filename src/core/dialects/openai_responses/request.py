@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from core import ir
+from core import compaction, ir
 from core.dialects import dataurl, effort, fields, openai_tools, toolnames
 from core.errors import BadRequestError
 
@@ -87,7 +87,9 @@ def _parse_item(item: dict[str, Any], i: int) -> tuple[ir.Role, list[ir.Part]] |
         return "tool", [ir.ToolResult(call_id=str(item.get("call_id") or ""), content=content)]
     if kind == "reasoning":
         return "assistant", [_parse_reasoning_item(item)]
-    return None  # item_reference, built-in tool calls, ...: nothing neutral to carry
+    if kind == compaction.ITEM and (summary := compaction.unwrap(item.get("encrypted_content"))) is not None:
+        return "user", [ir.Text(compaction.PREAMBLE + summary)]  # our summary, as text for any upstream
+    return None  # item_reference, Codex's own compaction, built-in tool calls, ...: nothing neutral to carry
 
 
 def _nonempty_str(value: Any) -> bool:

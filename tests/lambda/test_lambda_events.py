@@ -144,11 +144,19 @@ def check_bad_key(result: dict[str, Any], env: Any) -> None:
     assert env.fake.requests == []
 
 
+def check_websocket_upgrade(result: dict[str, Any], env: Any) -> None:
+    """API Gateway cannot upgrade: Codex's WebSocket attempt gets the 426 it falls back to HTTP on."""
+    assert result["statusCode"] == 426
+    assert "WebSocket" in orjson.loads(body_of(result))["error"]["message"]
+    assert env.fake.requests == []
+
+
 API_EVENTS: dict[str, Callable[[dict[str, Any], Any], None]] = {
     "chat-completions.json": check_chat,
     "chat-completions-stream.json": check_chat_stream,
     "responses.json": check_responses,
     "responses-stream.json": check_responses_stream,
+    "responses-websocket-upgrade.json": check_websocket_upgrade,
     "messages.json": check_messages,
     "messages-stream.json": check_messages_stream,
     "models.json": check_models,

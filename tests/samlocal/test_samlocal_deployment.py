@@ -48,6 +48,7 @@ EVENTS: dict[str, tuple[int, Any]] = {
     "chat-completions-stream.json": (200, lambda b: b.rstrip().endswith(b"data: [DONE]")),
     "responses.json": (200, lambda b: orjson.loads(b)["status"] == "completed"),
     "responses-stream.json": (200, lambda b: sse_names(b)[-1] == "response.completed"),
+    "responses-websocket-upgrade.json": (426, lambda b: b"WebSocket" in b),  # Lambda cannot upgrade
     "messages.json": (200, lambda b: orjson.loads(b)["content"][0]["text"]),
     "messages-stream.json": (200, lambda b: sse_names(b)[-1] == "message_stop"),
 }

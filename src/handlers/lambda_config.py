@@ -1,35 +1,47 @@
-"""Lambda-only process setup: client API keys and the token encryption key from the stack's secrets.
+"""Lambda-only process setup: the config file, client keys, upstream keys and the encryption key.
 
-The template never holds a secret in plain text. It names two Secrets Manager secrets in the environment,
-and the first config load in a process (``runtime.load_config`` on Lambda) calls ``export_secrets``, which
-copies their values into the variables ``core.config.apply_env`` already reads:
+The template and the bundle never hold a secret. The stack names three Secrets Manager secrets in the
+environment; the first config load in a process (``runtime.load_config`` on Lambda) reads them all at once,
+in parallel:
 
-    CLIPROXY_API_KEYS_SECRET        -> CLIPROXY_API_KEYS        client keys, comma-separated
+    CLIPROXY_API_KEYS_SECRET        -> CLIPROXY_API_KEYS        client keys, comma-separated or a JSON array
     CLIPROXY_ENCRYPTION_KEY_SECRET  -> CLIPROXY_ENCRYPTION_KEY  urlsafe base64 of 32 bytes
+    CLIPROXY_UPSTREAM_KEYS_SECRET   -> upstream key sections    YAML/JSON mapping, added to the bundled config
 
-A variable that is already set wins (``sam local invoke --env-vars``), so tests and local runs never call AWS.
-boto3 is imported only when a secret has to be fetched.
+The first two become the variables ``core.config.apply_env`` already reads. The third holds config sections
+(``claude-api-key``, ``gemini-api-key``, ``codex-api-key``, ``openai-compatibility``) whose entries are added
+after the config file's own. A variable that is already set wins (``sam local invoke --env-vars``), so tests and
+local runs never call AWS. ``CLIPROXY_CONFIG`` may be relative: it is resolved under ``LAMBDA_TASK_ROOT``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from handlers.secrets import SecretError
 
-__all__ = ["SECRETS", "SecretError", "export_secrets", "normalise_keys", "on_lambda", "read_secret", "reset"]
+if TYPE_CHECKING:
+    from core.config import Config
+
+__all__ = ["SECRETS", "UPSTREAM_SECRET", "SecretError", "config_path", "export_secrets", "load_config",
+           "normalise_keys", "on_lambda", "read_secret", "read_secrets", "reset", "upstream_sections"]
 log = logging.getLogger("cliproxy.lambda")
 
 SECRETS = {
     "CLIPROXY_API_KEYS": "CLIPROXY_API_KEYS_SECRET",
     "CLIPROXY_ENCRYPTION_KEY": "CLIPROXY_ENCRYPTION_KEY_SECRET",
 }
+UPSTREAM_SECRET = "CLIPROXY_UPSTREAM_KEYS_SECRET"
+UPSTREAM_SECTIONS = ("codex-api-key", "claude-api-key", "gemini-api-key", "openai-compatibility")
 
 _exported = False
+_upstream: dict[str, Any] = {}
 
 
 def on_lambda() -> bool:
@@ -37,31 +49,49 @@ def on_lambda() -> bool:
 
 
 def export_secrets(client: Any = None) -> None:
-    """Fill CLIPROXY_API_KEYS / CLIPROXY_ENCRYPTION_KEY from their secrets, once per process.
-
-    Also switches logging to Powertools' structured JSON, the other piece of Lambda-only setup.
-    """
-    global _exported
+    """Read the stack's secrets once per process: client keys and encryption key into the environment, the
+    upstream key sections for ``load_config``. Also switches logging to Powertools' structured JSON."""
+    global _exported, _upstream
     if _exported:
         return
     from handlers import telemetry
 
     telemetry.configure_logging()
-    for target, source in SECRETS.items():
-        secret_id = os.environ.get(source)
-        if os.environ.get(target) or not secret_id:
-            continue
-        value = read_secret(secret_id, client)
-        os.environ[target] = normalise_keys(value) if target == "CLIPROXY_API_KEYS" else value.strip()
+    wanted = {target: os.environ[source] for target, source in SECRETS.items()
+              if os.environ.get(source) and not os.environ.get(target)}
+    if os.environ.get(UPSTREAM_SECRET):
+        wanted[UPSTREAM_SECRET] = os.environ[UPSTREAM_SECRET]
+    values = read_secrets(wanted, client)
+    for target in SECRETS:
+        if target in values:
+            os.environ[target] = normalise_keys(values[target]) if target == "CLIPROXY_API_KEYS" \
+                else values[target].strip()
+    _upstream = upstream_sections(values[UPSTREAM_SECRET], wanted[UPSTREAM_SECRET]) \
+        if UPSTREAM_SECRET in values else {}
     _exported = True
+
+
+def read_secrets(ids: dict[str, str], client: Any = None) -> dict[str, str]:
+    """``{name: SecretString}`` for ``{name: secret id}``, read in parallel: a cold start waits for the slowest
+    read, not their sum. Through ``handlers.secrets`` (cached 5 minutes) unless a client is given (tests)."""
+    if not ids:
+        return {}
+    from handlers import secrets
+
+    def read(secret_id: str) -> str:
+        return read_secret(secret_id, client) if client is not None else secrets.secret_value(secret_id)
+
+    with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="secret") as pool:
+        futures = {name: pool.submit(read, secret_id) for name, secret_id in ids.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def read_secret(secret_id: str, client: Any = None) -> str:
     """The SecretString of ``secret_id`` (name or ARN)."""
     if client is None:
-        import boto3
+        from core import awsclient
 
-        client = boto3.client("secretsmanager")
+        client = awsclient.client("secretsmanager")
     try:
         answer = client.get_secret_value(SecretId=secret_id)
     except Exception as exc:  # botocore's errors are generated classes; report the kind, not the payload
@@ -87,7 +117,42 @@ def normalise_keys(value: str) -> str:
     return ",".join(k.strip() for k in keys if k.strip())
 
 
+def upstream_sections(value: str, secret_id: str) -> dict[str, Any]:
+    """The upstream key sections of the upstream keys secret (YAML or JSON; ``{}`` when empty)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise SecretError(f"secret {secret_id}: not YAML or JSON") from None  # no excerpt: it holds keys
+    doc = {} if doc is None else doc
+    if not isinstance(doc, dict):
+        raise SecretError(f"secret {secret_id}: expected a mapping of {', '.join(UPSTREAM_SECTIONS)}")
+    unknown = sorted(str(k) for k in doc if k not in UPSTREAM_SECTIONS)
+    if unknown:
+        raise SecretError(f"secret {secret_id}: only {', '.join(UPSTREAM_SECTIONS)} belong here, not {unknown}")
+    return doc
+
+
+def config_path(explicit: str | None = None) -> str:
+    """The config file: ``explicit`` or ``$CLIPROXY_CONFIG``; a relative one lives under ``LAMBDA_TASK_ROOT``."""
+    path = explicit or os.environ.get("CLIPROXY_CONFIG") or "config.lambda.yaml"
+    return path if os.path.isabs(path) else os.path.join(os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()), path)
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """The bundled config plus the upstream key sections of the stack's secret (after ``export_secrets``)."""
+    from core import config as cfgmod
+
+    cfg = cfgmod.load(config_path(explicit))
+    if not any(_upstream.get(section) for section in UPSTREAM_SECTIONS):
+        return cfg
+    extra = cfgmod.parse(_upstream, "upstream keys secret").credentials
+    known = {c.id for c in cfg.credentials}
+    return replace(cfg, credentials=(*cfg.credentials, *(c for c in extra if c.id not in known)))
+
+
 def reset() -> None:
-    """Forget that secrets were exported (tests)."""
-    global _exported
-    _exported = False
+    """Forget what was read (tests)."""
+    global _exported, _upstream
+    _exported, _upstream = False, {}

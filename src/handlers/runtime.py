@@ -74,4 +74,5 @@ def load_config(path: str | None = None) -> Config:
         from handlers import lambda_config
 
         lambda_config.export_secrets()  # client keys and the encryption key from the stack's secrets
+        return lambda_config.load_config(path)
     return cfgmod.load_or_defaults(path)

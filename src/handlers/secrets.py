@@ -65,7 +65,10 @@ def _provider(store: str) -> Any:
         if found is None:
             from aws_lambda_powertools.utilities import parameters
 
-            found = parameters.SSMProvider() if store == "ssm" else parameters.SecretsProvider()
+            from core import awsclient  # explicit timeouts and standard retries, not botocore's 60 s
+
+            provider = parameters.SSMProvider if store == "ssm" else parameters.SecretsProvider
+            found = provider(boto_config=awsclient.client_config())
             _providers[store] = found
         return found
 

@@ -54,20 +54,26 @@ def create_table_from_template(client: Any) -> None:
 
 
 def write_config(path: Path, fake: FakeUpstream) -> Path:
-    """A config like deploy/config.lambda.yaml plus API-key upstreams on the fake. No api-keys and no
-    encryption key in the file: on Lambda both come from the stack's secrets."""
+    """A config like deploy/config.lambda.yaml. No client keys, no upstream keys and no encryption key in the
+    file: on Lambda all of them come from the stack's secrets."""
     doc = {
         "request-retry": 1,
         "store": {"backend": "dynamodb", "table": "from-the-stack", "region": "us-east-1"},
         "oauth": {"codex-token-url": fake.url + "/oauth/token", "claude-token-url": fake.url + "/v1/oauth/token"},
+    }
+    path.write_bytes(orjson.dumps(doc))  # JSON is YAML
+    return path
+
+
+def upstream_keys_secret(fake: FakeUpstream) -> str:
+    """The UpstreamKeysSecret value: API-key upstreams on the fake."""
+    return orjson.dumps({
         "openai-compatibility": [{"name": "openai", "base-url": fake.openai_base_url,
                                   "api-key-entries": [{"api-key": UPSTREAM_KEYS["openai"]}],
                                   "models": [{"name": "gpt-4o-mini"}]}],
         "claude-api-key": [{"api-key": UPSTREAM_KEYS["claude"], "base-url": fake.url}],
         "codex-api-key": [{"api-key": UPSTREAM_KEYS["codex"], "base-url": fake.codex_base_url}],
-    }
-    path.write_bytes(orjson.dumps(doc))  # JSON is YAML
-    return path
+    }).decode()
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +116,9 @@ def on_lambda(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_upstream: Fa
         keys = secrets.create_secret(Name="cliproxy-client-keys", SecretString=f"{CLIENT_KEY},sk-other")["ARN"]
         enc = secrets.create_secret(Name="cliproxy-encryption-key", SecretString=ENCRYPTION_KEY)["ARN"]
         monkeypatch.setenv("CLIPROXY_API_KEYS_SECRET", keys)
+        upstream = secrets.create_secret(Name="cliproxy-upstream-keys", SecretString=upstream_keys_secret(fake_upstream))
         monkeypatch.setenv("CLIPROXY_ENCRYPTION_KEY_SECRET", enc)
+        monkeypatch.setenv("CLIPROXY_UPSTREAM_KEYS_SECRET", upstream["ARN"])
         lambda_config.reset()
         try:
             yield SimpleNamespace(fake=fake_upstream, dynamodb=boto3.client("dynamodb"), event=load_event,

@@ -77,3 +77,54 @@ def test_unreadable_secret_names_the_secret_but_not_the_error_text(monkeypatch: 
         lambda_config.export_secrets(FakeSecrets({}))
 
     assert "arn:missing" in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+def test_all_secrets_are_read_at_once_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold start waits for the slowest secret, not their sum: the reads overlap."""
+    import threading
+
+    monkeypatch.setenv("CLIPROXY_API_KEYS_SECRET", "arn:keys")
+    monkeypatch.setenv("CLIPROXY_ENCRYPTION_KEY_SECRET", "arn:enc")
+    monkeypatch.setenv("CLIPROXY_UPSTREAM_KEYS_SECRET", "arn:up")
+    barrier = threading.Barrier(3, timeout=5)  # breaks (and fails the test) unless all three are in flight
+
+    class Overlapping(FakeSecrets):
+        def get_secret_value(self, SecretId: str) -> dict[str, Any]:  # noqa: N803
+            barrier.wait()
+            return super().get_secret_value(SecretId)
+
+    fake = Overlapping({"arn:keys": "sk-a", "arn:enc": "k" * 43, "arn:up": "{}"})
+    lambda_config.export_secrets(fake)
+    assert sorted(fake.calls) == ["arn:enc", "arn:keys", "arn:up"]
+    os.environ.pop("CLIPROXY_UPSTREAM_KEYS_SECRET", None)
+
+
+def test_upstream_keys_come_from_their_secret_not_the_bundle(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Any) -> None:
+    (tmp_path / "config.lambda.yaml").write_text(
+        "claude-api-key:\n  - api-key: sk-ant-from-file\n    base-url: http://127.0.0.1:9/file\n")
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
+    monkeypatch.setenv("CLIPROXY_CONFIG", "config.lambda.yaml")  # relative: under the task root
+    monkeypatch.setenv("CLIPROXY_UPSTREAM_KEYS_SECRET", "arn:up")
+    secret = ('{"claude-api-key": [{"api-key": "sk-ant-from-secret", "base-url": "http://127.0.0.1:9/s"}],'
+              ' "gemini-api-key": [{"api-key": "AIzaFromTheSecret0000000000"}]}')
+    lambda_config.export_secrets(FakeSecrets({"arn:up": secret}))
+
+    cfg = lambda_config.load_config()
+
+    assert cfg.source == str(tmp_path / "config.lambda.yaml")
+    assert sorted(c.api_key or "" for c in cfg.credentials) == [
+        "AIzaFromTheSecret0000000000", "sk-ant-from-file", "sk-ant-from-secret"]
+
+
+def test_absolute_config_path_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    assert lambda_config.config_path("/mnt/config/c.yaml") == "/mnt/config/c.yaml"
+    assert lambda_config.config_path("c.yaml") == "/var/task/c.yaml"
+
+
+@pytest.mark.parametrize("value", ["api-keys: [sk-leak-me]", "- sk-leak-me", "{bad: [sk-leak-me"])
+def test_upstream_secret_with_other_content_is_refused_without_its_value(value: str) -> None:
+    with pytest.raises(lambda_config.SecretError) as caught:
+        lambda_config.upstream_sections(value, "arn:up")
+    assert "arn:up" in str(caught.value) and "sk-leak-me" not in str(caught.value)

@@ -29,9 +29,9 @@ class DynamoStore:
         self.table = cfg.table
         self.cipher = cipher
         if client is None:
-            import boto3
+            from core import awsclient
 
-            client = boto3.client("dynamodb", region_name=cfg.region, endpoint_url=cfg.endpoint_url)
+            client = awsclient.client("dynamodb", region_name=cfg.region, endpoint_url=cfg.endpoint_url)
         self._client = client
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 

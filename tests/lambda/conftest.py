@@ -95,7 +95,7 @@ def on_lambda(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_upstream: Fa
     import boto3
     from moto import mock_aws
 
-    from handlers import api, lambda_config, telemetry
+    from handlers import api, lambda_config, secrets, telemetry
 
     fake_upstream.reset()
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
@@ -112,20 +112,22 @@ def on_lambda(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_upstream: Fa
     saved_logging = _save_logging()
     with mock_aws():
         create_table_from_template(boto3.client("dynamodb"))
-        secrets = boto3.client("secretsmanager")
-        keys = secrets.create_secret(Name="cliproxy-client-keys", SecretString=f"{CLIENT_KEY},sk-other")["ARN"]
-        enc = secrets.create_secret(Name="cliproxy-encryption-key", SecretString=ENCRYPTION_KEY)["ARN"]
+        manager = boto3.client("secretsmanager")
+        keys = manager.create_secret(Name="cliproxy-client-keys", SecretString=f"{CLIENT_KEY},sk-other")["ARN"]
+        enc = manager.create_secret(Name="cliproxy-encryption-key", SecretString=ENCRYPTION_KEY)["ARN"]
         monkeypatch.setenv("CLIPROXY_API_KEYS_SECRET", keys)
-        upstream = secrets.create_secret(Name="cliproxy-upstream-keys", SecretString=upstream_keys_secret(fake_upstream))
+        upstream = manager.create_secret(Name="cliproxy-upstream-keys", SecretString=upstream_keys_secret(fake_upstream))
         monkeypatch.setenv("CLIPROXY_ENCRYPTION_KEY_SECRET", enc)
         monkeypatch.setenv("CLIPROXY_UPSTREAM_KEYS_SECRET", upstream["ARN"])
         lambda_config.reset()
+        secrets.reset()  # providers made under an earlier mock would talk to it still
         try:
             yield SimpleNamespace(fake=fake_upstream, dynamodb=boto3.client("dynamodb"), event=load_event,
                                   context=lambda_context(), client_key=CLIENT_KEY, upstream_keys=UPSTREAM_KEYS,
                                   encryption_key=ENCRYPTION_KEY, table=TABLE)
         finally:
             lambda_config.reset()
+            secrets.reset()
             telemetry.reset()
             _restore_logging(saved_logging)
 

@@ -5,20 +5,27 @@
     ├── ClientAuthError            401  missing or wrong client API key
     ├── ModelNotFoundError         404  no credential serves the model
     ├── PoolExhaustedError         429 / 503 + Retry-After  every credential is cooling down / none usable
-    ├── UpstreamRejectedError      upstream's 4xx  the upstream refused the request itself (no cooldown)
-    └── UpstreamError              502 when it reaches a client; cools the credential and retries
-        ├── UpstreamRateLimitError     429
-        ├── UpstreamAuthError          401 / 403
-        ├── UpstreamTimeoutError       408 / connect or read timeout
-        └── UpstreamServerError        5xx, connection drop, error event before any output
+    ├── StreamTimeoutError         504  the answer ran past ``max-stream-seconds``
+    └── UpstreamError              502 when it reaches a client; carries the upstream's status, a kind, a hint
+        ├── UpstreamRejectedError      upstream's 4xx  kind bad-request: the request itself (no cooldown, no retry)
+        ├── UpstreamRateLimitError     kinds quota, rate-limit
+        ├── UpstreamAuthError          kinds auth, forbidden
+        ├── UpstreamTimeoutError       kind network (a timeout)
+        └── UpstreamServerError        kinds overloaded, server, network (a drop), not-found (base class)
 
-Only ``UpstreamError`` subclasses cool a credential down and move the request to the next one.
+``core.executors.classify`` builds every ``UpstreamError`` from what the upstream said; ``pool.cooldown`` turns
+its kind into how long the credential rests. Every kind but ``bad-request`` cools down and moves the request
+to the next credential.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from typing import Literal
+
+FailureKind = Literal["auth", "forbidden", "not-found", "quota", "rate-limit", "overloaded", "server",
+                      "bad-request", "network"]
 
 
 class ProxyError(Exception):
@@ -54,27 +61,47 @@ class PoolExhaustedError(ProxyError):
     status = 429
 
 
-class UpstreamRejectedError(ProxyError):
-    """The upstream judged the request itself invalid (400 invalid_request_error, 413, 422): no retry."""
+class StreamTimeoutError(ProxyError):
+    """The answer took longer than ``max-stream-seconds``: a 504, or the stream's closing error event."""
 
-    status = 400
+    status = 504
 
 
 class UpstreamError(ProxyError):
+    """An upstream failure. ``status`` is what a client would see (502); ``upstream_status`` what the upstream
+    answered (None: no answer, or an error event inside a 200); ``retry_after`` its reset hint in seconds."""
+
     status = 502
     cools_down = True
+    default_kind: FailureKind = "server"
+
+    def __init__(self, message: str, *, kind: FailureKind | None = None, upstream_status: int | None = None,
+                 status: int | None = None, retry_after: float | None = None, code: str | None = None,
+                 param: str | None = None) -> None:
+        super().__init__(message, status=status, retry_after=retry_after, code=code, param=param)
+        self.kind: FailureKind = kind or self.default_kind
+        self.upstream_status = upstream_status
+        self.cools_down = self.kind != "bad-request"
+
+
+class UpstreamRejectedError(UpstreamError):
+    """The upstream judged the request itself invalid (400 invalid_request_error, 413, 422): no retry, and
+    the client gets the upstream's status and message."""
+
+    status = 400
+    default_kind: FailureKind = "bad-request"
 
 
 class UpstreamRateLimitError(UpstreamError):
-    pass
+    default_kind: FailureKind = "rate-limit"
 
 
 class UpstreamAuthError(UpstreamError):
-    pass
+    default_kind: FailureKind = "auth"
 
 
 class UpstreamTimeoutError(UpstreamError):
-    pass
+    default_kind: FailureKind = "network"
 
 
 class UpstreamServerError(UpstreamError):

@@ -217,4 +217,4 @@ class Delta:
     item_id: str | None = None
     usage: Usage | None = None
     stop_reason: StopReason | None = None
-    error: Any = None  # a core.errors.ProxyError for kind "error"
+    error: Any = None  # kind "error": the upstream's error event as decoded (the executor classifies it), or a ProxyError

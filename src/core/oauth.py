@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from core import errors
-from core.executors import base
+from core.executors import classify, transport
 
 if TYPE_CHECKING:
     import httpx
@@ -96,9 +96,9 @@ def jwt_claims(token: str) -> dict[str, Any]:
 
 async def _post(http: httpx.AsyncClient, url: str, body: bytes, content_type: str) -> dict[str, Any]:
     headers = {"content-type": content_type, "accept": "application/json"}
-    ureq = base.UpstreamRequest("POST", url, headers, body, stream=False)
-    resp = await base.send(http, ureq)
-    raw = await base.read_body(resp)
+    ureq = transport.UpstreamRequest("POST", url, headers, body, stream=False)
+    resp = await transport.send(http, ureq)
+    raw = await transport.read_body(resp)
     if resp.status_code != 200:
         raise _refusal(resp.status_code, resp.headers, raw)
     try:
@@ -114,9 +114,10 @@ def _refusal(status: int, headers: httpx.Headers, raw: bytes) -> errors.ProxyErr
     """400/401/403 (``invalid_grant``, ``refresh_token_reused``...) mean the refresh token is dead."""
     dialect: ir.Dialect = "openai_chat"
     if status in (400, 401, 403):
-        code = base.parse_error_body(raw, dialect=dialect).code
-        return errors.UpstreamAuthError(f"token refresh refused ({status}, {code or 'no code'})", code=code)
-    refused = base.classify_status(status, headers, raw, dialect=dialect)
+        code = classify.error_detail(raw, dialect=dialect).code
+        return errors.UpstreamAuthError(f"token refresh refused ({status}, {code or 'no code'})", code=code,
+                                       upstream_status=status)
+    refused = classify.status(status, headers, raw, dialect=dialect)
     return refused or errors.UpstreamServerError(f"token endpoint answered {status}")
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.errors import FailureKind
     from core.models import Route, Target
 
 Cooldowns = Mapping[tuple[str, str], float]  # (credential id, model group or "*") -> until (unix seconds)
@@ -75,14 +76,41 @@ def _rendezvous(session: str, cred_id: str) -> bytes:
     return hashlib.blake2b(f"{session}\x00{cred_id}".encode(), digest_size=8).digest()
 
 
-def cooldown_seconds(status: int, retry_after: float | None, level: int = 0) -> float:
-    """How long a failure benches a credential for a model (CLIProxyAPI's table, Retry-After honoured)."""
-    if retry_after is not None and retry_after > 0:
-        return min(retry_after, 6 * 3600.0)
-    if status == 429:
-        return min(2.0**level, 1800.0)
-    if status in (401, 402, 403):
-        return 1800.0
-    if status == 404:
-        return 12 * 3600.0
-    return 60.0  # 408, 5xx, connection errors, error events before output
+@dataclass(frozen=True, slots=True)
+class Rest:
+    """How long a failure benches a credential: for every model (``model`` None) or for one model group."""
+
+    seconds: float
+    every_model: bool
+    level: int  # the backoff exponent to store; the next failure without a hint waits 2**level s
+
+
+AUTH_REST_S = 30 * 60.0
+NOT_FOUND_REST_S = 12 * 3600.0
+QUOTA_BACKOFF_CAP_S = 30 * 60.0
+TRANSIENT_BACKOFF_CAP_S = 60.0
+_HINT_CAP_S = 8 * 86400.0  # a Codex weekly reset is the longest hint an upstream gives
+
+
+def rest(kind: FailureKind, retry_after: float | None, level: int = 0) -> Rest | None:
+    """The cooldown for a failure of ``kind`` (``core.executors.classify``), ``level`` being the backoff
+    exponent stored for that credential and model (0 after a success). None: the failure does not cool."""
+    if kind == "bad-request":
+        return None
+    if kind in ("auth", "forbidden"):
+        return Rest(AUTH_REST_S, True, 0)
+    if kind == "not-found":
+        return Rest(NOT_FOUND_REST_S, False, 0)
+    if kind in ("quota", "rate-limit"):
+        if retry_after is not None and retry_after > 0:
+            return Rest(min(retry_after, _HINT_CAP_S), False, level)
+        return _backoff(level, QUOTA_BACKOFF_CAP_S)
+    return _backoff(level, TRANSIENT_BACKOFF_CAP_S)  # overloaded, server, network
+
+
+def _backoff(level: int, cap: float) -> Rest:
+    """1 s, 2 s, 4 s ... up to ``cap``; the level stops growing once the cap is reached."""
+    seconds = 2.0**level
+    if seconds >= cap:
+        return Rest(cap, False, level)
+    return Rest(seconds, False, level + 1)

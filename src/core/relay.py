@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ import orjson
 
 from core import dialects, errors, ir, signatures, sse
 from core.assemble import Assembler
-from core.executors import base
+from core.executors import transport
 
 if TYPE_CHECKING:
     import httpx
@@ -57,9 +57,9 @@ async def send(prep: Prepared, route: Route, req: ir.Request, call: ClientCall, 
         result = await _streamed(resp, prep, req, call)
         result.upstream_s = time.perf_counter() - sent
         return result
-    data = await base.read_body(resp)
+    data = await transport.read_body(resp)
     waited = time.perf_counter() - sent
-    result = _whole(data, prep, req, call)
+    result = _whole(data, resp.headers, prep, req)
     result.upstream_s = waited
     return result
 
@@ -71,13 +71,12 @@ async def _open(prep: Prepared, route: Route, req: ir.Request, deps: Deps) -> ht
     for attempt in range(2):
         cred = await deps.state.fresh(cred, deps.http, refresh, force=attempt == 1)
         ureq = prep.executor.build(prep.body, req, cred, prep.ctx)
-        resp = await base.send(deps.http, ureq)
+        resp = await transport.send(deps.http, ureq)
         if resp.status_code < 400:
             return resp
-        body = await base.read_body(resp)
-        err = prep.executor.classify(resp.status_code, resp.headers, body)
-        if err is None:
-            err = errors.UpstreamServerError(f"upstream answered {resp.status_code}", status=resp.status_code)
+        body = await transport.read_body(resp)
+        err = prep.executor.classify(resp.status_code, resp.headers, body) or errors.UpstreamServerError(
+            f"upstream answered {resp.status_code}", upstream_status=resp.status_code)
         retry_refresh = resp.status_code == 401 and cred.auth_type == "oauth" and cred.refresh_token and attempt == 0
         if not retry_refresh:
             raise err
@@ -94,7 +93,13 @@ def _refresher(prep: Prepared, deps: Deps) -> Callable[[Any, Any], Awaitable[Any
     return refresh
 
 
-def _whole(data: bytes, prep: Prepared, req: ir.Request, call: ClientCall) -> Result:
+def _whole(data: bytes, headers: Mapping[str, str], prep: Prepared, req: ir.Request) -> Result:
+    try:
+        failed = prep.executor.classify_event(orjson.loads(data), headers)
+    except orjson.JSONDecodeError:
+        failed = None
+    if failed is not None:  # a 200 whose body is an error
+        raise failed
     if prep.passthrough:
         usage = None
         try:
@@ -120,17 +125,18 @@ async def _streamed(resp: httpx.Response, prep: Prepared, req: ir.Request, call:
     decoder = dialects.get(prep.dialect).StreamDecoder(req)
     batches = _batches(resp)
     buffered: list[tuple[sse.Frame, list[ir.Delta]]] = []
+    failure = _failure(prep, resp.headers)
     try:
         async for batch in batches:
-            rest = _decode_until_output(batch, decoder, buffered)
+            rest = _decode_until_output(batch, decoder, buffered, failure)
             if rest is not None:
                 break
         else:
-            raise errors.UpstreamServerError("upstream stream closed before any output")
+            raise errors.UpstreamServerError("upstream stream closed before any output", kind="network")
     except BaseException:
         await resp.aclose()
         raise
-    stream = _Stream(batches, buffered, rest, decoder, prep.dialect)
+    stream = _Stream(batches, buffered, rest, decoder, prep.dialect, failure)
     if req.stream:
         result = Result()
         result.stream = Closing(_client_stream(resp, stream, prep, req, result), resp.aclose)
@@ -161,8 +167,8 @@ class Closing:
             await self._on_close()
 
 
-def _decode_until_output(batch: list[sse.Frame], decoder: Any,
-                         buffered: list[tuple[sse.Frame, list[ir.Delta]]]) -> list[sse.Frame] | None:
+def _decode_until_output(batch: list[sse.Frame], decoder: Any, buffered: list[tuple[sse.Frame, list[ir.Delta]]],
+                         failure: Failure) -> list[sse.Frame] | None:
     """Decode ``batch`` into ``buffered`` up to the first generated output and return the frames after it
     (None: no output yet). An error before any output is raised, so the service can rotate."""
     for i, frame in enumerate(batch):
@@ -170,7 +176,7 @@ def _decode_until_output(batch: list[sse.Frame], decoder: Any,
         buffered.append((frame, deltas))
         for d in deltas:
             if d.kind == "error":
-                raise _as_upstream_error(d.error)
+                raise failure(d.error)
         if any(d.kind in _OUTPUT for d in deltas):
             return batch[i + 1:]
     return None
@@ -186,18 +192,29 @@ class _Stream:
     rest: list[sse.Frame]
     decoder: Any
     origin: ir.Dialect  # the upstream's dialect
+    failure: Failure  # an error delta's payload -> our error
 
 
-def _as_upstream_error(err: Any) -> errors.ProxyError:
-    if isinstance(err, errors.ProxyError):
-        return err
-    return errors.UpstreamServerError(str(err) or "upstream error event")
+Failure = Callable[[Any], errors.ProxyError]
+
+
+def _failure(prep: Prepared, headers: Mapping[str, str]) -> Failure:
+    """Error deltas carry the upstream's event as decoded; the executor classifies it (with the stream's
+    response headers, where Anthropic puts its rate-limit resets)."""
+
+    def failure(payload: Any) -> errors.ProxyError:
+        if isinstance(payload, errors.ProxyError):
+            return payload
+        found = prep.executor.classify_event(payload, headers)
+        return found or errors.UpstreamServerError("upstream stream failed")
+
+    return failure
 
 
 async def _batches(resp: httpx.Response) -> AsyncIterator[list[sse.Frame]]:
     """The upstream's SSE frames, one list per network read that completed any."""
     dec = sse.Decoder()
-    async for chunk in base.iter_body(resp):
+    async for chunk in transport.iter_body(resp):
         frames = dec.feed(chunk)
         if frames:
             yield frames
@@ -229,8 +246,8 @@ async def _aggregate(resp: httpx.Response, stream: _Stream, prep: Prepared, req:
     finally:
         await resp.aclose()
     if asm.error is not None:
-        raise _as_upstream_error(asm.error) if not asm.output_seen else errors.UpstreamServerError(
-            f"upstream failed mid-answer: {asm.error}")
+        err = stream.failure(asm.error)
+        raise err if not asm.output_seen else errors.UpstreamServerError(f"upstream failed mid-answer: {err.message}")
     result = asm.result(prep.dialect)
     if raw_final is not None:
         return Result(body=raw_final, usage=result.usage)
@@ -297,7 +314,7 @@ def _joined(raws: list[bytes]) -> bytes:
 
 
 async def _translated(stream: _Stream, req: ir.Request, result: Result) -> AsyncIterator[bytes]:
-    tr = _Translation(stream.decoder, dialects.get(req.dialect).StreamEncoder(req), stream.origin)
+    tr = _Translation(stream.decoder, dialects.get(req.dialect).StreamEncoder(req), stream.origin, stream.failure)
     try:
         head = b"".join(chunk for _frame, deltas in stream.buffered for chunk in tr.decoded(deltas))
         first = head + tr.frames(stream.rest)
@@ -327,6 +344,7 @@ class _Translation:
     decoder: Any
     encoder: Any
     origin: ir.Dialect  # the upstream's dialect: where its reasoning signatures come from
+    failure: Failure
     usage: ir.Usage = field(default_factory=ir.Usage)
     failed: bool = False
 
@@ -344,7 +362,7 @@ class _Translation:
                 self.usage = _usage_of(deltas, self.usage)
                 for d in deltas:
                     if d.kind == "error":
-                        return self.fail(_as_upstream_error(d.error), out)
+                        return self.fail(self.failure(d.error), out)
                     out += self.encoder.feed(d)
         except Exception as exc:
             return self.fail(errors.unexpected(exc, log, "translating a stream"), out)

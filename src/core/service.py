@@ -193,9 +193,11 @@ async def _run(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall
             result = await _attempt(req, target, route, call, deps)
         except UpstreamError as err:
             trace.upstream_s += time.perf_counter() - sent
+            if not err.cools_down:  # the request itself is wrong: every credential would refuse it
+                raise
             last = err
             await _cool(deps, route, target, err)
-            log.info("attempt %d on %s failed: %s", number + 1, route.cred.id, err.message)
+            log.info("attempt %d on %s failed (%s): %s", number + 1, route.cred.id, err.kind, err.message)
             continue
         trace.upstream_s += result.upstream_s
         added = trace.outcome(200, ir.Usage(), req.stream).added_ms  # up to the first byte, not the stream
@@ -238,6 +240,8 @@ async def _count_tokens(req: ir.Request, target: Target, snap: Snapshot, call: C
         try:
             result = await _attempt(req, target, route, call, deps)
         except UpstreamError as err:
+            if not err.cools_down:
+                raise
             log.info("count_tokens on %s failed: %s", route.cred.id, err.message)
             continue
         return Reply(200, result.body, headers=dict(relay.JSON_HEADERS))
@@ -252,8 +256,7 @@ def _exhausted(target: Target, retry_at: float | None, now: float) -> errors.Poo
 
 
 async def _cool(deps: Deps, route: Route, target: Target, err: UpstreamError) -> None:
-    seconds = pool.cooldown_seconds(err.status, err.retry_after)
-    await deps.state.cool_down(route.cred, target.group, seconds, type(err).__name__)
+    await deps.state.cool_down(route.cred, target.group, err.kind, err.retry_after)
 
 
 async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Result:
@@ -282,6 +285,7 @@ def _success_hook(deps: Deps, route: Route, target: Target, sticky: _Sticky, tra
         # an error reply or a stream cut short after its last byte.
         try:
             if not final:
+                await deps.state.succeeded(route.cred, target.group)
                 if deps.config.routing.session_affinity:
                     await deps.state.pin(sticky.scope, sticky.session, target.group, route.cred.id, sticky.pin,
                                          home=sticky.home)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from core import errors, models
+from core import errors, models, pool
 from core.store import records
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from core import ir
     from core.config import Config
     from core.credentials import Credential
+    from core.errors import FailureKind
     from core.store.base import Store
 
 log = logging.getLogger("cliproxy.state")
@@ -37,8 +38,9 @@ _LEASE_TTL = 30.0
 class Snapshot:
     credentials: tuple[Credential, ...]
     index: models.Index
-    cooldowns: dict[tuple[str, str], float]
+    cooldowns: dict[tuple[str, str], float]  # live ones: (credential id, model group or "*") -> until
     loaded_at: float
+    levels: dict[tuple[str, str], int] = field(default_factory=dict)  # stored backoff exponents (> 0)
 
 
 @dataclass
@@ -69,11 +71,18 @@ class PoolState:
         now = self.clock()
         stored = tuple(await records.load_credentials(self.store))
         creds = self.config.credentials + stored
-        cooldowns = dict(await records.load_cooldowns(self.store, now))
+        cooldowns: dict[tuple[str, str], float] = {}
+        levels: dict[tuple[str, str], int] = {}
+        for item in await records.load_cooldown_items(self.store):
+            key = (item["cred_id"], item["model"])
+            if item["until"] > now:
+                cooldowns[key] = item["until"]
+            if item.get("level"):
+                levels[key] = int(item["level"])
         for key, until in self._local_cool.items():  # our own writes are visible at once
             if until > now and until > cooldowns.get(key, 0.0):
                 cooldowns[key] = until
-        return Snapshot(creds, models.Index(creds), cooldowns, now)
+        return Snapshot(creds, models.Index(creds), cooldowns, now, levels)
 
     def invalidate(self) -> None:
         self._snap = None
@@ -82,12 +91,38 @@ class PoolState:
         self._turn += 1
         return self._turn
 
-    async def cool_down(self, cred: Credential, group: str, seconds: float, reason: str) -> None:
-        until = self.clock() + seconds
-        self._local_cool[(cred.id, group)] = until
-        if self._snap is not None:
-            self._snap.cooldowns[(cred.id, group)] = until
-        await records.set_cooldown(self.store, cred.id, group, until, reason)
+    async def cool_down(self, cred: Credential, group: str, kind: FailureKind,
+                        retry_after: float | None) -> pool.Rest | None:
+        """Bench ``cred`` after a failure of ``kind`` (``pool.rest`` says how long and for which models),
+        stored so every instance honours it. A window still open is kept rather than escalated: requests
+        in flight when it opened fail too, and one failure is enough to double the next wait."""
+        snap = await self.snapshot()
+        now = self.clock()
+        rest = pool.rest(kind, retry_after, snap.levels.get((cred.id, group), 0))
+        if rest is None:
+            return None
+        model = "*" if rest.every_model else group
+        key = (cred.id, model)
+        until = now + rest.seconds
+        if snap.cooldowns.get(key, 0.0) >= until:
+            return rest
+        self._local_cool[key] = until
+        snap.cooldowns[key] = until
+        if rest.level:
+            snap.levels[key] = rest.level
+        await records.set_cooldown(self.store, cred.id, model, until, kind, level=rest.level)
+        return rest
+
+    async def succeeded(self, cred: Credential, group: str) -> None:
+        """A success resets the backoff of (credential, model); a write only when there is one to clear."""
+        snap = self._snap
+        key = (cred.id, group)
+        if snap is None or key not in snap.levels:
+            return
+        del snap.levels[key]
+        self._local_cool.pop(key, None)
+        snap.cooldowns.pop(key, None)
+        await records.clear_cooldown(self.store, cred.id, group)
 
     async def get_pin(self, provider: str, session: str, group: str) -> tuple[str, float] | None:
         """(credential id, expiry) of the session's pin, if any."""

@@ -54,13 +54,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 async def run(config: Config, *, now: float | None = None, http: httpx.AsyncClient | None = None) -> Report:
     """Refresh every stored OAuth credential that expires within ``WINDOW_S`` of ``now``."""
     from core import store as stores
-    from core.executors import base
+    from core.executors import transport
     from core.state import PoolState
     from core.store import records
 
     store = stores.open_store(config.store)
     own_http = http is None
-    http = http or base.make_client()
+    http = http or transport.make_client()
     try:
         state = PoolState(config, store)
         now = time.time() if now is None else now

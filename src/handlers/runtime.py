@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,7 @@ log = logging.getLogger("cliproxy")
 @dataclass
 class Runtime:
     config: Config
+    clock: Callable[[], float] = time.time  # tests move time forward through cooldowns
     _deps: Deps | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _lock: asyncio.Lock | None = None
@@ -34,7 +37,7 @@ class Runtime:
             self._lock, self._loop, self._deps = asyncio.Lock(), loop, None
         async with self._lock:
             if self._deps is None:
-                self._deps = await _build(self.config)
+                self._deps = await _build(self.config, self.clock)
         return self._deps
 
     async def close(self) -> None:
@@ -44,9 +47,9 @@ class Runtime:
             await deps.state.store.close()
 
 
-async def _build(config: Config) -> Deps:
+async def _build(config: Config, clock: Callable[[], float]) -> Deps:
     from core import store as stores
-    from core.executors import base
+    from core.executors import transport
     from core.service import Deps
     from core.state import PoolState
 
@@ -55,7 +58,8 @@ async def _build(config: Config) -> Deps:
     if init is not None and config.store.backend != "dynamodb":
         await init()
     observe = _observer()
-    return Deps(config=config, http=base.make_client(), state=PoolState(config, store), observe=observe)
+    return Deps(config=config, http=transport.make_client(), state=PoolState(config, store, clock=clock),
+                clock=clock, observe=observe)
 
 
 def _observer():  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from tests.fakes import FakeUpstream
 
 from core import errors, ir, sse
 from core.credentials import Credential
-from core.executors import base, claude, codex, gemini, openai_compat
+from core.executors import base, claude, codex, gemini, openai_compat, transport
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")  # the same loop as the session-scoped async fixtures
 
@@ -30,7 +30,7 @@ def _clean(fake):
 
 @pytest.fixture(params=["httpx", "aiohttp"])
 async def http(request):
-    client = httpx.AsyncClient() if request.param == "httpx" else base.make_client()
+    client = httpx.AsyncClient() if request.param == "httpx" else transport.make_client()
     async with client:
         yield client
 
@@ -263,13 +263,13 @@ async def test_injected_statuses_classify_per_format(fake, http, kind, status, e
 async def test_drop_before_first_byte_is_a_server_error_from_send(fake, http, kind):
     _, path, body = REQS[kind]
     fake.drop_before_first_byte(when_token="key-a")
-    ureq = base.UpstreamRequest("POST", fake.url + path, {"content-type": "application/json", **_auth(kind, "key-a")},
+    ureq = transport.UpstreamRequest("POST", fake.url + path, {"content-type": "application/json", **_auth(kind, "key-a")},
                                 orjson.dumps(body), stream=True)
     with pytest.raises(errors.UpstreamServerError):
-        await base.send(http, ureq)
-    resp = await base.send(http, ureq)
+        await transport.send(http, ureq)
+    resp = await transport.send(http, ureq)
     assert resp.status_code == 200
-    assert await base.read_body(resp)
+    assert await transport.read_body(resp)
 
 
 @pytest.mark.parametrize(("kind", "code", "expected"), [
@@ -304,11 +304,11 @@ async def test_delay_before_answer_and_between_events(fake, http):
 
 async def test_hanging_up_mid_stream_closes_the_upstream_connection(fake):
     fake.delay(0, per_event=0.05)
-    async with base.make_client() as http:
-        ureq = base.UpstreamRequest("POST", fake.codex_base_url + "/responses", {"content-type": "application/json"},
+    async with transport.make_client() as http:
+        ureq = transport.UpstreamRequest("POST", fake.codex_base_url + "/responses", {"content-type": "application/json"},
                                     orjson.dumps(CODEX_BODY), stream=True)
-        resp = await base.send(http, ureq)
-        async for _chunk in base.iter_body(resp):
+        resp = await transport.send(http, ureq)
+        async for _chunk in transport.iter_body(resp):
             break  # the client went away after the first event
         for _ in range(40):
             if fake.aborted_streams:
@@ -316,19 +316,19 @@ async def test_hanging_up_mid_stream_closes_the_upstream_connection(fake):
             await asyncio.sleep(0.05)
         assert fake.aborted_streams == 1
         fake.reset()
-        after = await base.send(http, ureq)
-        assert after.status_code == 200 and b"response.completed" in await base.read_body(after)
+        after = await transport.send(http, ureq)
+        assert after.status_code == 200 and b"response.completed" in await transport.read_body(after)
 
 
 async def test_cancelling_a_reading_task_releases_the_response(fake):
     fake.delay(0, per_event=0.05)
-    async with base.make_client() as http:
-        ureq = base.UpstreamRequest("POST", fake.codex_base_url + "/responses", {"content-type": "application/json"},
+    async with transport.make_client() as http:
+        ureq = transport.UpstreamRequest("POST", fake.codex_base_url + "/responses", {"content-type": "application/json"},
                                     orjson.dumps(CODEX_BODY), stream=True)
         first = asyncio.Event()
 
         async def consume() -> None:
-            async for _chunk in base.iter_body(await base.send(http, ureq)):
+            async for _chunk in transport.iter_body(await transport.send(http, ureq)):
                 first.set()
 
         task = asyncio.create_task(consume())
@@ -337,7 +337,7 @@ async def test_cancelling_a_reading_task_releases_the_response(fake):
         with pytest.raises(asyncio.CancelledError):
             await task
         fake.reset()
-        assert (await base.send(http, ureq)).status_code == 200
+        assert (await transport.send(http, ureq)).status_code == 200
 
 
 # --- The executors' own requests are accepted by the fake --------------------------------------------
@@ -359,9 +359,9 @@ async def test_executor_built_requests_are_served(fake, kind, stream):
     ctx = base.CallContext(stream=executor.upstream_stream(stream), upstream_model=model, cache_key="ck-1")
     dirty = {**body, "stream": not stream, "temperature": 0.5, "max_output_tokens": 9, "stream_options": {}}
     ureq = executor.build(executor.finalize(dirty, req, ctx), req, cred, ctx)
-    async with base.make_client() as http:
-        resp = await base.send(http, ureq)
-        raw = await base.read_body(resp)
+    async with transport.make_client() as http:
+        resp = await transport.send(http, ureq)
+        raw = await transport.read_body(resp)
     assert resp.status_code == 200, raw
     asked = {"codex": "hello", "claude": "hi there", "gemini": "bonjour", "openai": "hey"}[kind]
     assert _answer(kind, raw, ctx.stream) == f"echo {model}: {asked}"
@@ -394,7 +394,7 @@ def _answer(kind: str, raw: bytes, stream: bool) -> str:
 async def test_refresh_tokens_rotate_and_a_reused_one_is_invalid_grant(fake, executor, path):
     cred = Credential(id="o", kind=executor.kind, provider=executor.kind, auth_type="oauth", access_token="at-0",
                       refresh_token="rt-0")
-    async with base.make_client() as http:
+    async with transport.make_client() as http:
         fresh = await executor.refresh(cred, http, fake.url + path)
         assert fresh.access_token.startswith("fake-access-") and fresh.refresh_token.startswith("fake-refresh-")
         assert fresh.expires_at > time.time() + 3000
@@ -412,7 +412,7 @@ async def test_refresh_tokens_rotate_and_a_reused_one_is_invalid_grant(fake, exe
 
 async def test_concurrent_refreshes_with_one_token_succeed_exactly_once(fake):
     cred = Credential(id="o", kind="claude", provider="claude", auth_type="oauth", refresh_token="rt-race")
-    async with base.make_client() as http:
+    async with transport.make_client() as http:
         results = await asyncio.gather(*(claude.EXECUTOR.refresh(cred, http, fake.url + "/v1/oauth/token")
                                          for _ in range(8)), return_exceptions=True)
     assert sum(isinstance(r, Credential) for r in results) == 1

@@ -235,11 +235,11 @@ class RecordingStore(MemoryStore):
 
 
 async def test_only_the_successful_credential_is_ever_pinned(upstream: FakeUpstream, tmp_path: Path) -> None:
-    from core.executors import base
+    from core.executors import transport
 
     cfg = cfgmod.parse(proxy_config(upstream, tmp_path), "test")
     store = RecordingStore()
-    deps = service.Deps(config=cfg, http=base.make_client(), state=PoolState(cfg, store))
+    deps = service.Deps(config=cfg, http=transport.make_client(), state=PoolState(cfg, store))
     body = orjson.dumps({"model": MODEL, "messages": [{"role": "user", "content": "hello"}]})
     call = service.ClientCall(dialect="openai_chat", raw=body, headers={"x-session-id": "fo-spy"},
                               principal=CLIENT_KEY)

@@ -9,7 +9,7 @@ from tests.conftest import UP, proxy_config
 
 from core import config as cfgmod
 from core import service, store
-from core.executors import base
+from core.executors import transport
 from core.state import PoolState
 
 
@@ -19,7 +19,7 @@ async def deps(upstream, tmp_path):
     path.write_text(yaml.safe_dump(proxy_config(upstream, tmp_path, store={"backend": "memory"})))
     config = cfgmod.load(str(path))
     seen: list[service.Outcome] = []
-    http = base.make_client()
+    http = transport.make_client()
     yield service.Deps(config=config, http=http, state=PoolState(config, store.open_store(config.store)),
                        observe=seen.append), seen
     await http.aclose()

@@ -53,9 +53,9 @@ def failure(status: int, retry_after: float | None, message: str | None = None) 
     return {"type": "error", "error": {"type": kind, "message": message or f"fake upstream failure {status}"}}
 
 
-def error_event(body: dict[str, Any], code: str | None) -> list[bytes]:
-    error = {"type": "error", "error": {"type": code or "overloaded_error", "message": "fake upstream error event"}}
-    return [event("error", error)]
+def error_event(body: dict[str, Any], code: str | None, error: dict[str, Any] | None = None) -> list[bytes]:
+    error = error or {"type": code or "overloaded_error", "message": "fake upstream error event"}
+    return [event("error", {"type": "error", "error": error})]
 
 
 def _message(a: Ask) -> dict[str, Any]:

@@ -108,10 +108,11 @@ def failure(status: int, retry_after: float | None) -> dict[str, Any]:
     return error_envelope(status, f"fake upstream failure {status}", openai_error_type(status))
 
 
-def error_event(body: dict[str, Any], code: str | None) -> list[bytes]:
-    """``response.created``, ``response.in_progress``, then ``response.failed`` before any output."""
+def error_event(body: dict[str, Any], code: str | None, error: dict[str, Any] | None = None) -> list[bytes]:
+    """``response.created``, ``response.in_progress``, then ``response.failed`` (carrying ``error`` when given)
+    before any output."""
     stream = _Stream(ask(body))
-    error = {"code": code or "server_error", "message": "fake upstream error event"}
+    error = error or {"code": code or "server_error", "message": "fake upstream error event"}
     stream.add("response.failed", response={**stream.response("failed", [], None), "error": error})
     return stream.frames
 

@@ -57,11 +57,11 @@ def failure(status: int, retry_after: float | None, message: str | None = None) 
     return {"error": error}
 
 
-def error_event(body: dict[str, Any], code: str | None) -> list[bytes]:
+def error_event(body: dict[str, Any], code: str | None, error: dict[str, Any] | None = None) -> list[bytes]:
     status = code or "UNAVAILABLE"
     number = next((n for n, s in _STATUSES.items() if s == status), 503)
-    error = {"error": {"code": number, "message": "fake upstream error event", "status": status}}
-    return [b"data: " + orjson.dumps(error) + b"\r\n\r\n"]
+    error = error or {"code": number, "message": "fake upstream error event", "status": status}
+    return [b"data: " + orjson.dumps({"error": error}) + b"\r\n\r\n"]
 
 
 def _counted(body: dict[str, Any]) -> dict[str, Any]:

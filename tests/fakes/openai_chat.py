@@ -52,9 +52,9 @@ def failure(status: int, retry_after: float | None) -> dict[str, Any]:
     return error_envelope(status, f"fake upstream failure {status}", openai_error_type(status))
 
 
-def error_event(body: dict[str, Any], code: str | None) -> list[bytes]:
-    kind = code or "server_error"
-    return [b"data: " + orjson.dumps(error_envelope(500, "fake upstream error event", kind)) + b"\n\n"]
+def error_event(body: dict[str, Any], code: str | None, error: dict[str, Any] | None = None) -> list[bytes]:
+    envelope = {"error": error} if error else error_envelope(500, "fake upstream error event", code or "server_error")
+    return [b"data: " + orjson.dumps(envelope) + b"\n\n"]
 
 
 def _frames(a: Ask, include_usage: bool) -> list[bytes]:

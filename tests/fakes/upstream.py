@@ -52,6 +52,7 @@ class _Rule:
     per_event: float = 0.0
     body: Any = None
     code: str | None = None
+    headers: dict[str, str] | None = None
 
     def matches(self, path: str, secret: str | None) -> bool:
         return (self.token is None or self.token == secret) and (self.path is None or self.path in path)
@@ -107,18 +108,23 @@ class FakeUpstream:
     # --- injected behaviour ----------------------------------------------------------------------
 
     def fail(self, status: int = 500, *, times: int | None = 1, retry_after: float | None = None,
-             when_token: str | None = None, path: str | None = None, body: Any = None) -> None:
-        """Answer ``status`` with the format's error body (and ``Retry-After`` / its body hints)."""
-        self._add(_Rule("fail", times, when_token, path, status=status, retry_after=retry_after, body=body))
+             when_token: str | None = None, path: str | None = None, body: Any = None,
+             headers: dict[str, str] | None = None) -> None:
+        """Answer ``status`` with the format's error body (or ``body``), ``Retry-After`` and its body hints
+        when ``retry_after`` is given, and any other ``headers`` (e.g. Anthropic's rate-limit resets)."""
+        self._add(_Rule("fail", times, when_token, path, status=status, retry_after=retry_after, body=body,
+                        headers=headers))
 
     def drop_before_first_byte(self, *, times: int | None = 1, when_token: str | None = None,
                                path: str | None = None) -> None:
         self._add(_Rule("drop", times, when_token, path))
 
     def error_event_in_200(self, *, times: int | None = 1, when_token: str | None = None, path: str | None = None,
-                           code: str | None = None) -> None:
-        """A 200 whose stream fails before any output (Codex ``response.failed``, Claude ``error``, ...)."""
-        self._add(_Rule("error_event", times, when_token, path, code=code))
+                           code: str | None = None, error: dict[str, Any] | None = None,
+                           headers: dict[str, str] | None = None) -> None:
+        """A 200 whose stream fails before any output (Codex ``response.failed``, Claude ``error``, ...): an
+        error object with ``code``, or ``error`` itself (to carry reset hints); ``headers`` on the 200."""
+        self._add(_Rule("error_event", times, when_token, path, code=code, body=error, headers=headers))
 
     def delay(self, seconds: float, *, per_event: float = 0.0, times: int | None = None,
               when_token: str | None = None, path: str | None = None) -> None:
@@ -236,9 +242,11 @@ async def _fail(rule: _Rule, fmt: str, body: Any, out: Responder) -> None:
     if rule.action == "drop":
         out.drop()
     elif rule.action == "error_event":
-        await out.sse(module.error_event(body if isinstance(body, dict) else {}, rule.code))
+        frames = module.error_event(body if isinstance(body, dict) else {}, rule.code, rule.body)
+        await out.sse(frames, headers=rule.headers)
     else:
         headers = {"retry-after": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
+        headers.update(rule.headers or {})
         payload = rule.body if rule.body is not None else module.failure(rule.status, rule.retry_after)
         await out.json(rule.status, payload, headers)
 

@@ -10,7 +10,7 @@ import pytest
 
 from core import errors, oauth
 from core.credentials import Credential
-from core.executors import base, claude, codex
+from core.executors import claude, codex, transport
 
 CODEX = Credential(id="c1", kind="codex", provider="codex", auth_type="oauth", access_token="old-at",
                    refresh_token="old-rt", account_id="acct-old", email="old@example.com", extra={"note": "n"})
@@ -28,7 +28,7 @@ ID_TOKEN = _jwt({"email": "me@example.com", "https://api.openai.com/auth": {
 
 
 def _client(handler) -> httpx.AsyncClient:
-    return base.make_client(transport=httpx.MockTransport(handler))
+    return transport.make_client(transport=httpx.MockTransport(handler))
 
 
 async def test_codex_refresh_posts_the_form_and_applies_the_new_tokens():

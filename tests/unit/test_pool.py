@@ -123,13 +123,34 @@ def test_fill_first_takes_ids_in_order_whatever_the_session() -> None:
 # --- cooldown lengths --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "retry_after", "level", "seconds"), [
-    (429, None, 0, 1.0), (429, None, 3, 8.0), (429, None, 20, 1800.0), (429, 42.0, 0, 42.0),
-    (429, 10 * 3600.0, 0, 6 * 3600.0), (401, None, 0, 1800.0), (403, None, 0, 1800.0), (404, None, 0, 12 * 3600.0),
-    (500, None, 0, 60.0), (503, None, 0, 60.0), (408, None, 0, 60.0),
-])
-def test_cooldown_seconds(status: int, retry_after: float | None, level: int, seconds: float) -> None:
-    assert pool.cooldown_seconds(status, retry_after, level) == seconds
+# The table row by row, through the proxy and the fake upstream, is in tests/e2e/test_cooldowns.py.
+
+
+def _walk(kind: str, steps: int) -> list[float]:
+    level, waits = 0, []
+    for _ in range(steps):
+        rest = pool.rest(kind, None, level)
+        waits.append(rest.seconds)
+        level = rest.level
+    return waits
+
+
+def test_backoff_doubles_from_one_second_up_to_its_cap() -> None:
+    assert _walk("rate-limit", 13) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 1800, 1800]
+    assert _walk("server", 8) == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_a_reset_hint_wins_over_backoff_and_keeps_the_level() -> None:
+    rest = pool.rest("quota", 42.0, 5)
+    assert (rest.seconds, rest.level, rest.every_model) == (42.0, 5, False)
+    assert pool.rest("overloaded", 42.0, 0).seconds == 1  # only quota and rate-limit read hints
+
+
+def test_fixed_rests_and_bad_request() -> None:
+    assert pool.rest("auth", None) == pool.Rest(1800, True, 0)
+    assert pool.rest("forbidden", 5.0) == pool.Rest(1800, True, 0)
+    assert pool.rest("not-found", None) == pool.Rest(12 * 3600, False, 0)
+    assert pool.rest("bad-request", 9.0) is None
 
 
 # --- the session's home: where it lands with nothing pinned or cooling (a pin to it is redundant) ----------

@@ -13,14 +13,16 @@ from urllib.parse import urlsplit
 import orjson
 
 from core import errors, oauth
-from core.executors import base
+from core.executors import base, classify, transport
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import httpx
 
     from core import ir
     from core.credentials import Credential
-    from core.errors import ProxyError
+    from core.errors import UpstreamError
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -55,7 +57,7 @@ class ClaudeExecutor:
         return body
 
     def build(self, body: dict[str, Any], req: ir.Request, cred: Credential,
-              ctx: base.CallContext) -> base.UpstreamRequest:
+              ctx: base.CallContext) -> transport.UpstreamRequest:
         base_url = (cred.base_url or DEFAULT_BASE_URL).rstrip("/")
         path = "/v1/messages/count_tokens" if ctx.count_tokens else "/v1/messages"
         url = f"{base_url}{path}?beta=true"
@@ -63,16 +65,13 @@ class ClaudeExecutor:
         if body_betas is not None:  # betas travel in the header, never in the body
             body = {key: value for key, value in body.items() if key != "betas"}
         headers = _headers(cred, ctx, url, body_betas)
-        return base.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
+        return transport.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
 
-    def classify(self, status: int, headers: httpx.Headers, body: bytes) -> ProxyError | None:
-        return base.classify_status(status, headers, body, dialect=self.dialect)
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
+        return classify.status(status, headers, body, dialect=self.dialect)
 
-    def classify_event(self, payload: Any) -> ProxyError | None:
-        """``event: error`` inside a 200 stream (``overloaded_error``, ``rate_limit_error``...)."""
-        if isinstance(payload, dict) and payload.get("type") == "error":
-            return base.classify_payload(payload, dialect=self.dialect)
-        return None
+    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
+        return classify.event(payload, dialect=self.dialect, headers=headers)
 
     async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
         if cred.auth_type != "oauth" or not cred.refresh_token:

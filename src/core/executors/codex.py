@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 
 from core import compaction, errors, oauth
-from core.executors import base
+from core.executors import base, classify, transport
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import httpx
 
     from core import ir
     from core.credentials import Credential
-    from core.errors import ProxyError
+    from core.errors import UpstreamError
 
 DEFAULT_BASE_URL = "https://chatgpt.com/backend-api/codex"
 DEFAULT_USER_AGENT = "codex_cli_rs/0.116.0 (Mac OS 26.0.1; arm64) Apple_Terminal/464"
@@ -70,18 +72,15 @@ class CodexExecutor:
         return body
 
     def build(self, body: dict[str, Any], req: ir.Request, cred: Credential,
-              ctx: base.CallContext) -> base.UpstreamRequest:
+              ctx: base.CallContext) -> transport.UpstreamRequest:
         url = (cred.base_url or DEFAULT_BASE_URL).rstrip("/") + ("/responses/compact" if ctx.compact else "/responses")
-        return base.UpstreamRequest("POST", url, _headers(cred, ctx), orjson.dumps(body), stream=not ctx.compact)
+        return transport.UpstreamRequest("POST", url, _headers(cred, ctx), orjson.dumps(body), stream=not ctx.compact)
 
-    def classify(self, status: int, headers: httpx.Headers, body: bytes) -> ProxyError | None:
-        return base.classify_status(status, headers, body, dialect=self.dialect)
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
+        return classify.status(status, headers, body, dialect=self.dialect)
 
-    def classify_event(self, payload: Any) -> ProxyError | None:
-        """``error`` and ``response.failed`` events (e.g. ``usage_limit_reached`` with its reset)."""
-        if isinstance(payload, dict) and payload.get("type") in ("error", "response.failed"):
-            return base.classify_payload(payload, dialect=self.dialect)
-        return None
+    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
+        return classify.event(payload, dialect=self.dialect, headers=headers)
 
     async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
         if cred.auth_type != "oauth" or not cred.refresh_token:

@@ -11,14 +11,16 @@ from urllib.parse import quote
 import orjson
 
 from core import errors
-from core.executors import base
+from core.executors import base, classify, transport
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import httpx
 
     from core import ir
     from core.credentials import Credential
-    from core.errors import ProxyError
+    from core.errors import UpstreamError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
@@ -44,7 +46,7 @@ class GeminiExecutor:
         return body
 
     def build(self, body: dict[str, Any], req: ir.Request, cred: Credential,
-              ctx: base.CallContext) -> base.UpstreamRequest:
+              ctx: base.CallContext) -> transport.UpstreamRequest:
         base_url = (cred.base_url or DEFAULT_BASE_URL).rstrip("/")
         if ctx.count_tokens:
             method = "countTokens"
@@ -57,18 +59,13 @@ class GeminiExecutor:
         else:
             headers["authorization"] = f"Bearer {cred.access_token or ''}"
         headers.update((name.lower(), value) for name, value in cred.headers.items())
-        return base.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
+        return transport.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
 
-    def classify(self, status: int, headers: httpx.Headers, body: bytes) -> ProxyError | None:
-        return base.classify_status(status, headers, body, dialect=self.dialect)
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
+        return classify.status(status, headers, body, dialect=self.dialect)
 
-    def classify_event(self, payload: Any) -> ProxyError | None:
-        """A ``{"error": {...}}`` chunk inside a 200 stream."""
-        if isinstance(payload, list) and payload:
-            payload = payload[0]
-        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-            return base.classify_payload(payload, dialect=self.dialect)
-        return None
+    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
+        return classify.event(payload, dialect=self.dialect, headers=headers)
 
     async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
         raise errors.UpstreamAuthError("credential cannot be refreshed")

@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 
 from core import errors
-from core.executors import base
+from core.executors import base, classify, transport
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import httpx
 
     from core import ir
     from core.credentials import Credential
-    from core.errors import ProxyError
+    from core.errors import UpstreamError
 
 
 class OpenAICompatExecutor:
@@ -39,7 +41,7 @@ class OpenAICompatExecutor:
         return body
 
     def build(self, body: dict[str, Any], req: ir.Request, cred: Credential,
-              ctx: base.CallContext) -> base.UpstreamRequest:
+              ctx: base.CallContext) -> transport.UpstreamRequest:
         if not cred.base_url:
             raise errors.UpstreamAuthError("openai-compatibility credential has no base-url")
         url = cred.base_url.rstrip("/") + "/chat/completions"
@@ -49,16 +51,13 @@ class OpenAICompatExecutor:
         if ctx.stream:
             headers["accept"] = "text/event-stream"
         headers.update((name.lower(), value) for name, value in cred.headers.items())
-        return base.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
+        return transport.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
 
-    def classify(self, status: int, headers: httpx.Headers, body: bytes) -> ProxyError | None:
-        return base.classify_status(status, headers, body, dialect=self.dialect)
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
+        return classify.status(status, headers, body, dialect=self.dialect)
 
-    def classify_event(self, payload: Any) -> ProxyError | None:
-        """A ``{"error": {...}}`` chunk inside a 200 stream."""
-        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-            return base.classify_payload(payload, dialect=self.dialect)
-        return None
+    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
+        return classify.event(payload, dialect=self.dialect, headers=headers)
 
     async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
         raise errors.UpstreamAuthError("credential cannot be refreshed")

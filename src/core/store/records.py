@@ -5,7 +5,9 @@ whole set without a table scan: credentials and cooldowns each live under one pa
 
     CREDS             / <cred_id>              credential; secrets encrypted; ``version`` for optimistic writes
     CRED#<cred_id>    / LEASE#refresh          single-flight refresh lease: ``owner``, ``ttl`` = lease end
-    COOLDOWNS         / <cred_id>#<model|*>    cooldown: ``cred_id``, ``model``, ``until``, ``reason``, ``ttl`` = until
+    COOLDOWNS         / <cred_id>#<model|*>    cooldown: ``cred_id``, ``model``, ``until``, ``reason`` (the failure
+                                               kind), ``level`` (backoff exponent), ``ttl`` = until (+ BACKOFF_KEEP_S
+                                               when it carries a level, so the next failure doubles from it)
     AFF#<provider>#<session_key> / <model_group>   affinity pin: ``cred_id``, ``ttl`` (sliding: re-pinned on success)
     USAGE#<YYYY-MM-DD> / <cred_id>#<model>#<client>   counters added atomically per request (``requests``,
                                                 ``errors``, ``input_tokens``, ...); model and client name are
@@ -174,14 +176,25 @@ async def release_lease(store: Store, cred_id: str, owner: str) -> None:
 # Cooldowns
 
 
-async def set_cooldown(store: Store, cred_id: str, model: str, until: float, reason: str) -> None:
-    """Cool ``cred_id`` for ``model`` (``*``: every model) until ``until``; the item expires then."""
+BACKOFF_KEEP_S = 35 * 60.0  # a backoff level outlives its window by more than the longest backoff step
+
+
+async def set_cooldown(store: Store, cred_id: str, model: str, until: float, reason: str, *, level: int = 0) -> None:
+    """Cool ``cred_id`` for ``model`` (``*``: every model) until ``until``. ``reason`` is the failure kind;
+    ``level`` the backoff exponent reached, kept a while after ``until`` (a success clears it)."""
     await store.put({"pk": COOLDOWNS_PK, "sk": f"{cred_id}#{model}", "cred_id": cred_id, "model": model,
-                     "until": until, "reason": reason, "ttl": until})
+                     "until": until, "reason": reason, "level": level,
+                     "ttl": until + BACKOFF_KEEP_S if level else until})
 
 
 async def clear_cooldown(store: Store, cred_id: str, model: str) -> None:
     await store.delete(COOLDOWNS_PK, f"{cred_id}#{model}")
+
+
+async def load_cooldown_items(store: Store) -> list[Item]:
+    """Every stored cooldown, live or only keeping its backoff level: ``cred_id``, ``model``, ``until``,
+    ``reason``, ``level``."""
+    return await store.query(COOLDOWNS_PK)
 
 
 async def load_cooldowns(store: Store, now: float) -> dict[tuple[str, str], float]:

@@ -403,19 +403,14 @@ def test_responses_encoder_fail_emits_error_then_response_failed():
     assert enc.close() == []
 
 
-def test_codex_error_events_become_error_deltas_of_the_right_class():
+def test_codex_error_events_become_error_deltas_carrying_the_event():
     req = responses_client_request()
     dec = openai_responses.StreamDecoder(req)
     [limited] = dec.feed(_frame("error", {"code": "rate_limit_exceeded", "message": "Rate limit reached"}))
-    assert isinstance(limited.error, errors.UpstreamRateLimitError)
-    [usage] = dec.feed(_frame("response.failed", {"response": {"status": "failed", "error": {
+    assert limited.kind == "error" and limited.error["code"] == "rate_limit_exceeded"
+    [failed] = dec.feed(_frame("response.failed", {"response": {"status": "failed", "error": {
         "code": "usage_limit_reached", "message": "The usage limit has been reached"}}}))
-    assert isinstance(usage.error, errors.UpstreamRateLimitError) and usage.error.code == "usage_limit_reached"
-    [server] = dec.feed(_frame("response.failed", {"response": {"error": {"code": "server_error",
-                                                                          "message": "boom"}}}))
-    assert type(server.error) is errors.UpstreamServerError and server.error.message == "boom"
-    [too_long] = dec.feed(_frame("error", {"error": {"code": "context_length_exceeded", "message": "too long"}}))
-    assert isinstance(too_long.error, errors.UpstreamRejectedError)
+    assert failed.kind == "error" and failed.error["response"]["error"]["code"] == "usage_limit_reached"
 
 
 def test_codex_decoder_takes_whole_arguments_and_unstreamed_items_when_no_delta_came():

@@ -101,19 +101,6 @@ def test_finalize_drops_thinking_when_a_tool_is_forced():
     assert "thinking" in EX.finalize(kept, REQ, ctx())
 
 
-def test_in_stream_error_event_is_classified_by_type():
-    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    assert isinstance(EX.classify_event(overloaded), errors.UpstreamServerError)
-    limited = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
-    assert isinstance(EX.classify_event(limited), errors.UpstreamRateLimitError)
-    assert EX.classify_event({"type": "ping"}) is None
-
-
-def test_invalid_request_400_is_rejected_with_the_upstream_message():
-    body = orjson.dumps({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: required"}})
-    err = EX.classify(400, {}, body)
-    assert type(err) is errors.UpstreamRejectedError
-    assert (err.status, err.message, err.code) == (400, "max_tokens: required", "invalid_request_error")
 
 
 async def test_api_key_credentials_cannot_be_refreshed():

@@ -104,22 +104,6 @@ def test_upstream_is_always_streamed():
     assert EX.upstream_stream(False) is True and EX.upstream_stream(True) is True
 
 
-def test_usage_limit_429_is_a_rate_limit_with_the_reset_delay():
-    body = orjson.dumps({"error": {"type": "usage_limit_reached", "message": "limit", "resets_in_seconds": 1234}})
-    err = EX.classify(429, {}, body)
-    assert isinstance(err, errors.UpstreamRateLimitError)
-    assert err.retry_after == 1234
-    assert err.code == "usage_limit_reached"
-
-
-def test_response_failed_event_is_classified_by_its_code():
-    failed = {"type": "response.failed", "response": {"error": {"code": "rate_limit_exceeded", "message": "slow"}}}
-    assert isinstance(EX.classify_event(failed), errors.UpstreamRateLimitError)
-    overloaded = {"type": "error", "code": "server_is_overloaded", "message": "busy"}
-    assert isinstance(EX.classify_event(overloaded), errors.UpstreamServerError)
-    too_long = {"type": "response.failed", "response": {"error": {"code": "context_length_exceeded", "message": "x"}}}
-    assert isinstance(EX.classify_event(too_long), errors.UpstreamRejectedError)
-    assert EX.classify_event({"type": "response.output_text.delta", "delta": "x"}) is None
 
 
 async def test_api_key_credentials_cannot_be_refreshed():

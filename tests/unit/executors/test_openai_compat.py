@@ -47,9 +47,3 @@ def test_finalize_streams_always_ask_for_usage_and_keep_other_stream_options():
 def test_finalize_non_stream_drops_stream_options():
     body = {"model": "alias", "stream": True, "stream_options": {"include_usage": True}}
     assert EX.finalize(body, REQ, ctx()) == {"model": "qwen2.5", "stream": False}
-
-
-def test_error_chunk_and_statuses():
-    assert isinstance(EX.classify_event({"error": {"message": "x", "type": "server_error"}}), errors.UpstreamServerError)
-    assert EX.classify_event({"choices": []}) is None
-    assert isinstance(EX.classify(503, {}, b"oops"), errors.UpstreamServerError)

@@ -34,7 +34,6 @@ _STOP_OUT = {
     "content_filter": "refusal",
     "error": "end_turn",
 }
-_RATE_LIMIT_TYPES = frozenset(("rate_limit_error", "overloaded_error"))
 
 
 def usage_from_wire(usage: Any) -> ir.Usage:
@@ -70,16 +69,6 @@ def stop_to_wire(reason: ir.StopReason | None, saw_tool_call: bool) -> str:
     return _STOP_OUT.get(reason or "end_turn", "end_turn")
 
 
-def upstream_error(error: Any) -> errors.UpstreamError:
-    """A Claude ``error`` object (in a 200 body or an SSE ``error`` event) as our error class."""
-    kind = error.get("type") if isinstance(error, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    text = f"anthropic {kind or 'error'}: {message or 'upstream reported an error'}"
-    if kind in _RATE_LIMIT_TYPES:
-        return errors.UpstreamRateLimitError(text)
-    return errors.UpstreamServerError(text)
-
-
 def new_message_id() -> str:
     return "msg_" + secrets.token_hex(12)
 
@@ -92,7 +81,7 @@ def parse_response(body: dict[str, Any], *, req: ir.Request | None = None) -> ir
     if not isinstance(body, dict):
         raise errors.UpstreamServerError("anthropic: response body is not a JSON object")
     if body.get("type") == "error":
-        raise upstream_error(body.get("error"))
+        raise errors.UpstreamServerError("anthropic: the body is an error (the executor classifies those)")
     content = body.get("content")
     names = restore_map(req)
     parts = [p for p in (_part(b, names) for b in (content if isinstance(content, list) else ())) if p is not None]

@@ -24,7 +24,6 @@ from core.dialects.anthropic.response import (
     new_message_id,
     stop_from_wire,
     stop_to_wire,
-    upstream_error,
     usage_from_wire,
     usage_to_wire,
 )
@@ -109,7 +108,7 @@ class StreamDecoder:
         return out
 
     def _error(self, event: dict[str, Any]) -> list[ir.Delta]:
-        return [ir.Delta("error", error=upstream_error(event.get("error")))]
+        return [ir.Delta("error", error=event)]  # the executor classifies it
 
     def _usage_delta(self, usage: Any) -> list[ir.Delta]:
         if not isinstance(usage, dict):

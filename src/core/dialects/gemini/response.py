@@ -61,17 +61,6 @@ def stop_to_wire(reason: ir.StopReason | None) -> str:
     return _FINISH_OUT.get(reason or "end_turn", "STOP")
 
 
-def upstream_error(error: Any) -> errors.UpstreamError:
-    """A Gemini ``error`` object (in a 200 body or a stream chunk) as our error class."""
-    code = error.get("code") if isinstance(error, dict) else None
-    status = error.get("status") if isinstance(error, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    text = f"gemini {status or code or 'error'}: {message or 'upstream reported an error'}"
-    if code == 429 or status == "RESOURCE_EXHAUSTED":
-        return errors.UpstreamRateLimitError(text)
-    return errors.UpstreamServerError(text)
-
-
 def unwrap(chunk: dict[str, Any]) -> dict[str, Any]:
     """Code Assist wraps each response as ``{"response": {...}, "traceId": ...}``."""
     inner = chunk.get("response")
@@ -104,7 +93,7 @@ def parse_response(body: dict[str, Any], *, req: ir.Request | None = None) -> ir
     if not isinstance(body, dict):
         raise errors.UpstreamServerError("gemini: response body is not a JSON object")
     if "error" in body:
-        raise upstream_error(body["error"])
+        raise errors.UpstreamServerError("gemini: the body is an error (the executor classifies those)")
     body = unwrap(body)
     names = restore_map(req)
     candidate = first_candidate(body)

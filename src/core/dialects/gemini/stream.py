@@ -22,7 +22,6 @@ from core.dialects.gemini.response import (
     stop_from_wire,
     stop_to_wire,
     unwrap,
-    upstream_error,
     usage_from_wire,
     usage_to_wire,
 )
@@ -51,7 +50,7 @@ class StreamDecoder:
         if not isinstance(chunk, dict):
             return []
         if "error" in chunk:
-            return [ir.Delta("error", error=upstream_error(chunk["error"]))]
+            return [ir.Delta("error", error=chunk)]  # the executor classifies it
         chunk = unwrap(chunk)
         out: list[ir.Delta] = []
         if not self._started:

@@ -38,7 +38,7 @@ class StreamDecoder:
         if not isinstance(chunk, dict):
             return []
         if chunk.get("error") is not None and not chunk.get("choices"):
-            return [ir.Delta("error", error=openai_errors.from_event(chunk["error"]))]
+            return [ir.Delta("error", error=chunk)]  # the executor classifies it
         out: list[ir.Delta] = []
         if not self._started:
             self._started = True

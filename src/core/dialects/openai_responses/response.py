@@ -7,8 +7,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from core import ir
-from core.dialects import openai_errors, toolnames
+from core import errors, ir
+from core.dialects import toolnames
 from core.dialects.openai_errors import render_error, render_models
 
 __all__ = ["call_item", "final_status", "message_item", "parse_response", "parse_usage", "reasoning_item", "render_count",
@@ -67,7 +67,7 @@ def parse_response(body: dict[str, Any], *, req: ir.Request | None = None) -> ir
     if body.get("object") != "response" and isinstance(body.get("response"), dict):
         body = body["response"]
     if body.get("status") == "failed":
-        raise openai_errors.from_event(body.get("error"))
+        raise errors.UpstreamServerError("openai_responses: the response failed (the executor classifies that)")
     parts: list[ir.Part] = []
     for item in body.get("output") or ():
         if isinstance(item, dict):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from core import ir, sse
-from core.dialects import openai_errors, toolnames
+from core.dialects import toolnames
 from core.dialects.openai_responses.response import (
     call_item,
     final_status,
@@ -146,12 +146,10 @@ class StreamDecoder:
         return out
 
     def _failed(self, ev: dict[str, Any]) -> list[ir.Delta]:
-        r = ev.get("response") or {}
-        return [ir.Delta("error", error=openai_errors.from_event(r.get("error")))]
+        return [ir.Delta("error", error=ev)]  # the executor classifies it
 
     def _error(self, ev: dict[str, Any]) -> list[ir.Delta]:
-        nested = ev.get("error")
-        return [ir.Delta("error", error=openai_errors.from_event(nested if isinstance(nested, dict) else ev))]
+        return [ir.Delta("error", error=ev)]
 
 
 _HANDLERS: dict[str | None, Callable[[StreamDecoder, dict[str, Any]], list[ir.Delta]]] = {

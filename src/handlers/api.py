@@ -19,7 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 from mangum import Mangum
 
 from core import dialects, errors, service
-from handlers import runtime
+from handlers import runtime, telemetry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -40,6 +40,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         await rt.close()
 
     app = FastAPI(title="cliproxy", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.add_middleware(telemetry.RequestIds)  # the request's ids on its logs and metrics
     app.state.runtime = rt
     if not rt.config.api_keys:
         log.warning("no api-keys configured: serving loopback clients only")

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("cliproxy.refresher")
 
 WINDOW_S = 15 * 60.0  # three schedule periods: one failed run still leaves two more before expiry
+# Credential states counted for the `Credentials` metric (alarms on needs-login and cooling), worst first:
+# a credential counts once, in the first state whose test holds. Add a state here and its test in count_states.
+STATES = ("disabled", "needs-login", "cooling", "active")
 
 
 @dataclass
@@ -34,10 +37,11 @@ class Report:
     refreshed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # another instance had already refreshed it
     failed: list[str] = field(default_factory=list)
+    states: dict[str, int] = field(default_factory=dict)  # credentials per state after the run
 
     def as_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "refreshed": self.refreshed, "skipped": self.skipped,
-                "failed": self.failed}
+                "failed": self.failed, "states": self.states}
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -47,6 +51,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = asyncio.run(run(runtime.load_config()))
     telemetry.emit_counts({"CredentialsRefreshed": len(report.refreshed),
                            "CredentialRefreshFailures": len(report.failed)})
+    telemetry.emit_states(report.states)
     log.info("refresh run: %s", report.as_dict())
     return report.as_dict()
 
@@ -69,11 +74,28 @@ async def run(config: Config, *, now: float | None = None, http: httpx.AsyncClie
         for cred in creds:
             if due(cred, now):
                 await _refresh_one(state, cred, http, report)
+        every = [*config.credentials, *await records.load_credentials(store)]  # config API keys cool down too
+        report.states = count_states(every, await records.load_cooldowns(store, now))
         return report
     finally:
         if own_http:
             await http.aclose()
         await store.close()
+
+
+def count_states(creds: list[Credential], cooldowns: dict[tuple[str, str], float]) -> dict[str, int]:
+    """Credentials per state (every state in STATES, zeros included, so alarms see the all-clear too)."""
+    cooling = {cred_id for cred_id, _ in cooldowns}
+    tests = {
+        "disabled": lambda c: c.disabled,
+        "needs-login": lambda c: getattr(c, "state", None) == "needs-login" or bool(getattr(c, "needs_login", False)),
+        "cooling": lambda c: c.id in cooling,
+        "active": lambda c: True,
+    }
+    counts = dict.fromkeys(STATES, 0)
+    for cred in creds:
+        counts[next(s for s in STATES if tests[s](cred))] += 1
+    return counts
 
 
 def due(cred: Credential, now: float) -> bool:

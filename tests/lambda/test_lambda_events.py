@@ -188,10 +188,61 @@ def test_request_metrics_are_emitted_as_emf_on_lambda(on_lambda: Any, capsys: py
     capsys.readouterr()
     assert invoke_api(on_lambda, "messages.json")["statusCode"] == 200
     records = [orjson.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert len(records) == 1
-    emf = records[0]
+    assert len(records) == 2
+    total, emf = records
+    assert total["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert total["Requests"] == [1.0] and total["Errors"] == [0.0]
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "cliproxy"
+    (dimensions,) = emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    assert set(dimensions) == {"service", "provider", "model", "status_class"}
     assert emf["provider"] == "claude" and emf["model"] == "claude-sonnet-4-5-20250929"
+    assert emf["status_class"] == "2xx"
     assert emf["Requests"] == [1.0] and emf["Errors"] == [0.0] and emf["Streams"] == [0.0]
     assert emf["InputTokens"][0] > 0 and emf["OutputTokens"][0] > 0
     assert emf["AddedLatency"][0] >= 0
+    assert emf["requestId"] == total["requestId"] and emf["lambdaRequestId"] == on_lambda.context.aws_request_id
+
+
+def test_metric_dimensions_stay_bounded_whatever_model_a_client_sends(
+        on_lambda: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Any string a client sends as the model becomes `other`; a known model keeps its catalog id."""
+    from handlers import api
+
+    capsys.readouterr()
+    seen = []
+    for model in ("made-up-model-1", "made-up-model-2", "claude-sonnet-4-5(high)"):
+        event = on_lambda.event("messages.json")
+        event["body"] = orjson.dumps({**orjson.loads(event["body"]), "model": model}).decode()
+        api.handler(event, on_lambda.context)
+        records = [orjson.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        seen.append({(r.get("model"), r.get("status_class")) for r in records if "model" in r})
+    assert seen[0] == seen[1] == {("other", "4xx")} or seen[0] == seen[1] == {("other", "5xx")}
+    assert seen[2] == {("claude-sonnet-4-5-20250929", "2xx")}
+
+
+def test_log_records_carry_the_request_ids(on_lambda: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Under the web adapter the ids arrive in its context headers; the app's log lines carry both."""
+    import logging
+
+    from starlette.testclient import TestClient
+
+    from handlers import api, lambda_config
+
+    lambda_config.export_secrets()  # switches logging to Powertools JSON, as the first config load does
+    app = api.create_app()
+
+    async def probe(request: Any) -> Any:
+        from fastapi.responses import Response
+
+        logging.getLogger("cliproxy.api").warning("probe")
+        return Response(b"ok")
+
+    app.router.add_route("/log-probe", probe, methods=["GET"])
+
+    headers = {"x-amzn-request-context": orjson.dumps({"requestId": "apigw-req-1", "stage": "prod"}).decode(),
+               "x-amzn-lambda-context": orjson.dumps({"request_id": "lambda-req-1"}).decode()}
+    capsys.readouterr()
+    with TestClient(app) as client:
+        assert client.get("/log-probe", headers=headers).text == "ok"
+    lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines() if '"probe"' in line]
+    assert lines and lines[0]["requestId"] == "apigw-req-1" and lines[0]["lambdaRequestId"] == "lambda-req-1"

@@ -37,6 +37,11 @@ def _oauth(cred_id: str, kind: str, refresh_token: str, expires_in: float) -> Cr
                       expires_at=time.time() + expires_in)
 
 
+def _runs(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without its state counts (their own test)."""
+    return {k: v for k, v in report.items() if k != "states"}
+
+
 def invoke(env: Any) -> dict[str, Any]:
     from handlers import refresher
 
@@ -49,7 +54,7 @@ def test_credential_near_expiry_is_refreshed_once_and_written_back(on_lambda: An
 
     report = invoke(on_lambda)
 
-    assert report == {"checked": 2, "refreshed": ["codex-near"], "skipped": [], "failed": []}
+    assert _runs(report) == {"checked": 2, "refreshed": ["codex-near"], "skipped": [], "failed": []}
     assert on_lambda.fake.refresh_uses == {"rt-codex-1": 1}  # the far one is left alone
     stored = _stored(on_lambda, "codex-near")
     assert stored.version == 2  # written once by the seed, once by the refresh
@@ -65,7 +70,7 @@ def test_second_run_finds_nothing_due(on_lambda: Any) -> None:
     first, second = invoke(on_lambda), invoke(on_lambda)
 
     assert first["refreshed"] == ["claude-near"]
-    assert second == {"checked": 1, "refreshed": [], "skipped": [], "failed": []}
+    assert _runs(second) == {"checked": 1, "refreshed": [], "skipped": [], "failed": []}
     assert on_lambda.fake.refresh_uses == {"rt-claude-2": 1}
     assert _stored(on_lambda, "claude-near").version == 2
 
@@ -86,5 +91,27 @@ def test_api_key_credentials_and_tokens_without_expiry_are_not_touched(on_lambda
           Credential(id="no-expiry", kind="codex", provider="codex", auth_type="oauth",
                      access_token="opaque", refresh_token="rt-n"))
 
-    assert invoke(on_lambda) == {"checked": 2, "refreshed": [], "skipped": [], "failed": []}
+    assert _runs(invoke(on_lambda)) == {"checked": 2, "refreshed": [], "skipped": [], "failed": []}
     assert on_lambda.fake.refresh_uses == {}
+
+
+def test_credential_states_are_counted_from_the_store_and_emitted(on_lambda: Any,
+                                                                   capsys: Any) -> None:
+    """The `Credentials` metric by state feeds the needs-login and cooling alarms."""
+    import orjson
+
+    from core.store import records as recs
+
+    _seed(on_lambda, _oauth("fine", "claude", "rt-fine", expires_in=6 * 3600),
+          _oauth("cool", "codex", "rt-cool", expires_in=6 * 3600),
+          Credential(id="off", kind="claude", provider="claude", api_key="sk-up-off", disabled=True))
+    asyncio.run(recs.set_cooldown(_store(on_lambda), "cool", "*", time.time() + 600, "rate limited"))
+    capsys.readouterr()
+
+    report = invoke(on_lambda)
+
+    upstream_keys = len(on_lambda.upstream_keys)  # the config's API-key credentials, from their secret
+    assert report["states"] == {"disabled": 1, "needs-login": 0, "cooling": 1, "active": 1 + upstream_keys}
+    emitted = {r["state"]: r["Credentials"] for r in map(orjson.loads, capsys.readouterr().out.splitlines())
+               if "Credentials" in r}
+    assert emitted == {state: [float(n)] for state, n in report["states"].items()}

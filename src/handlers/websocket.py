@@ -23,7 +23,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from core import conversation, errors, service, sse
+from core import conversation, dialects, errors, service, sse
 from handlers import api
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def _endpoint(rt: Runtime) -> Any:
 
 async def _deny(ws: WebSocket, err: errors.ProxyError) -> None:
     """Refuse the upgrade with a plain HTTP answer (the error in the Responses envelope)."""
-    reply = service.error_reply(api.dialects.get("openai_responses"), err)
+    reply = service.error_reply(dialects.get("openai_responses"), err)
     await ws.send_denial_response(Response(reply.body, status_code=reply.status, headers=reply.headers))
 
 
@@ -111,7 +111,9 @@ class _Connection:
             if not isinstance(key, str) or not key:
                 raise errors.ClientAuthError("Missing API key: send it as a header or as api_key in the first frame",
                                              code="invalid_api_key")
-            scope = {**self.ws.scope, "headers": [(b"authorization", b"Bearer " + key.encode())]}
+            # The upgrade's own headers stay (a relayed client must not pass for a loopback one).
+            kept = [(k, v) for k, v in self.ws.scope["headers"] if k.lower() != b"authorization"]
+            scope = {**self.ws.scope, "headers": [(b"authorization", b"Bearer " + key.encode()), *kept]}
             principal = api.authenticate(HTTPConnection(scope), self.rt.config)  # type: ignore[arg-type]
         except errors.ClientAuthError as err:
             await self._error(err)
@@ -160,10 +162,12 @@ class _Connection:
             return False
         await self.ws.send_text(frame.data)
         kind = frame.event
+        event: dict[str, Any] | None = None
         if kind is None or kind == "message":
-            kind = orjson.loads(frame.data).get("type")
+            event = orjson.loads(frame.data)
+            kind = event.get("type")
         if kind == "response.completed":
-            response = orjson.loads(frame.data).get("response")
+            response = (event or orjson.loads(frame.data)).get("response")
             self.conv.record(body, response if isinstance(response, dict) else {})
         return kind in _TERMINAL
 
@@ -181,4 +185,4 @@ class _Connection:
         await self.ws.send_text(orjson.dumps(frame).decode())
 
     async def _error(self, err: errors.ProxyError) -> None:
-        await self._reply_error(service.error_reply(api.dialects.get("openai_responses"), err))
+        await self._reply_error(service.error_reply(dialects.get("openai_responses"), err))

@@ -136,3 +136,12 @@ def test_backend_api_alias_serves_responses(proxy: ThreadedServer, upstream: Fak
     assert resp.json()["output"][-1]["content"][0]["text"] == "echo gpt-5-codex: hi"
     plain_get = httpx.get(proxy.url + "/backend-api/codex/responses", headers=AUTH, timeout=5)
     assert plain_get.status_code == 426
+
+
+def test_a_non_stream_trigger_turn_answers_one_response_object(proxy: ThreadedServer, upstream: FakeUpstream) -> None:
+    resp = post(proxy, "/v1/responses", {"model": "gemini-2.5-pro", "input": [*HISTORY, TRIGGER]})
+    assert resp.status_code == 200, resp.text
+    answer = resp.json()
+    assert answer["object"] == "response" and answer["status"] == "completed"
+    (item,) = answer["output"]
+    assert item["type"] == "compaction" and compaction.unwrap(item["encrypted_content"])

@@ -213,3 +213,14 @@ def test_compaction_trigger_over_websocket_on_claude(proxy: ThreadedServer, upst
     assert text_of(after).endswith("two")
     sent = orjson.dumps(upstream.requests[-1].body).decode()
     assert item["encrypted_content"] not in sent and "echo claude-sonnet-4-5: " in sent
+
+
+def test_loopback_only_mode_refuses_a_relayed_socket_whatever_its_first_frame(
+        start_proxy: Callable[..., ThreadedServer], upstream: FakeUpstream) -> None:
+    proxy = start_proxy(**{"api-keys": []})
+    with socket(proxy, headers={}) as ws:  # a loopback client needs no key
+        assert text_of(turn(ws, create("gpt-5-codex", user("hi")))) == "echo gpt-5-codex: hi"
+    with socket(proxy, headers={"x-forwarded-for": "203.0.113.9"}) as ws:
+        (err,) = turn(ws, create("gpt-5-codex", user("hi"), api_key="anything"))
+        assert err["status"] == 403
+    assert len(upstream.requests) == 1

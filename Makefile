@@ -30,5 +30,7 @@ test: install sam-test clis
 bench: install
 	$(BIN)/python -m bench $(if $(PEERS),--peers $(PEERS),)
 
+# ruff, plus the template: sam validate --lint + the translated-template check, cfn-lint and checkov
 lint: install sam-lint
 	$(BIN)/ruff check src tests
+	$(SAM_SH) iac

@@ -5,11 +5,16 @@
 #   scripts/sam.sh build       sam build (needs a python3.12 for pip --target and compileall)
 #   scripts/sam.sh check       bundle check: imports handlers.api on python3.12, size under Lambda's limit
 #   scripts/sam.sh test        lint + build + check
+#   scripts/sam.sh iac         cfn-lint and checkov on template.yaml (their own venv, .tools/iac; skips with
+#                              reasons in deploy/checkov.yaml)
 #   scripts/sam.sh -- ARGS     any sam command, e.g. scripts/sam.sh -- deploy --guided
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools/sam"
 SAM_VERSION="${SAM_VERSION:-1.170.0}"
+IAC="$ROOT/.tools/iac"
+CFN_LINT_VERSION=1.58.0
+CHECKOV_VERSION=3.3.30
 export SAM_CLI_TELEMETRY=0 SAM_CLI_CONTAINER_CONNECTION_TIMEOUT=1
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 
@@ -38,6 +43,17 @@ lint() {
   (cd "$ROOT" && "$TOOLS/bin/python" scripts/check_template.py)
 }
 
+iac() {
+  if ! "$IAC/bin/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERSION" \
+      || ! "$IAC/bin/cfn-lint" --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
+    python3 -m venv "$IAC"
+    "$IAC/bin/python" -m pip install --quiet --disable-pip-version-check \
+      "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION" 2>&1 | grep -v "is ignored: it is neither" || true
+  fi
+  (cd "$ROOT" && "$IAC/bin/cfn-lint" template.yaml && echo "cfn-lint: template.yaml OK")
+  (cd "$ROOT" && "$IAC/bin/checkov" --config-file deploy/checkov.yaml -f template.yaml)
+}
+
 build() {
   install
   local py; py="$(python312)"
@@ -52,10 +68,11 @@ check() {
 case "${1:-test}" in
   install) install ;;
   lint) lint ;;
+  iac) iac ;;
   build) build ;;
   check) check ;;
   python312) python312 ;;
   test) lint && build && check ;;
   --) shift; install; cd "$ROOT" && PY312="$(python312)" exec "$TOOLS/bin/sam" "$@" ;;
-  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,11p' "$0" >&2; exit 2 ;;
 esac

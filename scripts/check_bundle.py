@@ -1,4 +1,9 @@
-"""Check the `sam build` output: what Lambda will unzip, and that it imports on Python 3.12.
+"""Check the `sam build` output: what Lambda will unzip, that no config in it holds a secret, and that it
+imports on Python 3.12.
+
+Secrets live in the stack's Secrets Manager secrets, never in the bundle: a bundled config with a key-shaped
+value (an ``api-key``/``encryption-key`` field with a value, or any ``sk-...``, ``AIza...``, JWT or ``enc:v1:``
+string) fails the check, naming the file and the field but not the value.
 
 The layer holds aarch64 wheels that cannot load on an x86_64 build host, so the import runs the built function
 code against an x86_64 twin of the same requirements (same resolved versions, checked) plus boto3, which the
@@ -23,6 +28,26 @@ LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all its layers
 WEB_ADAPTER_ALLOWANCE = 10 * 1024 * 1024  # the LWA layer (~5 MB), counted against ApiFunction
 X86 = ["--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "--implementation", "cp",
        "--python-version", "3.12", "--only-binary=:all:"]
+
+
+# A field that holds a secret, with a value on the same line (YAML `api-key: x`, `- api-key: x`, JSON "api-key": "x").
+SECRET_FIELD = re.compile(r"""(?i)(?:^|[\s\-{,\[])["']?(api-keys?|encryption-key|access-token|refresh-token|password)["']?"""
+                          r"""\s*:\s*(?!\s*(#|$|\[\s*\]|""|''|null\b|~))""")
+SECRET_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}|\bAIza[0-9A-Za-z_\-]{20,}|"
+                           r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+\.|\benc:v1:[A-Za-z0-9_\-=]{8,}")
+
+
+def config_secrets(fn_dir: Path) -> list[str]:
+    """``file:line (field)`` for every key-shaped value in the bundle's config files (text scan: no YAML
+    library on the checking interpreter, and comments are skipped)."""
+    found = []
+    for path in sorted(p for p in fn_dir.glob("config*") if p.suffix in (".yaml", ".yml", ".json")):
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            code = line.split(" #", 1)[0] if not line.lstrip().startswith("#") else ""
+            field = SECRET_FIELD.search(code)
+            if field or SECRET_SHAPES.search(code):
+                found.append(f"{path.name}:{number} ({field.group(1) if field else 'key-shaped value'})")
+    return found
 
 
 def tree_size(path: Path) -> int:
@@ -101,6 +126,8 @@ def main() -> int:
         if size >= LAMBDA_UNZIPPED_LIMIT:
             problems.append(f"{name}: {size} bytes unzipped is over Lambda's limit")
         problems += check_files(fn_dir)
+        problems += [f"{name}: secret in the bundle (put it in the stack's secrets): {where}"
+                     for where in config_secrets(fn_dir)]
     if not problems:
         problems += build_twin()
         errors, seconds = check_import(BUILD / "ApiFunction")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import dynamo, imports, measure, report, scenarios, targets
+from bench import dynamo, imports, lambda_init, measure, report, scenarios, targets
 
 
 def _args() -> argparse.Namespace:
@@ -76,6 +76,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> report.Results:
         dyn = await dynamo.count(workdir, up.port)
         first_ms = imports.first_response_ms(str(targets.cliproxy_config(workdir, up.port)),
                                              key=targets.CLIENT_KEY, model=targets.CHAT_MODEL)
+        cold = lambda_init.cold_start(up.port, targets.CHAT_MODEL, workdir)
+        _say(f"lambda cold start: {cold}")
     finally:
         for target in procs.values():
             target.stop()
@@ -84,7 +86,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> report.Results:
             "python": platform.python_version(), "rounds": args.rounds, "seconds": args.seconds, "passes": passes,
             "peers": sorted(args.peers), "duration_s": round(time.monotonic() - started, 1)}
     return report.Results(meta, latency, {s.name: s.events for s in scens}, rates, memory, import_ms,
-                          imports.heaviest(), dyn, first_ms)
+                          imports.heaviest(), dyn, first_ms, cold)
 
 
 def _say(text: str) -> None:

@@ -25,6 +25,7 @@ class Results:
     heaviest_imports: list[tuple[str, float]]
     dynamodb: dict[str, Any]
     first_response_ms: float = math.nan  # cold start to the first answer of the buffered handler
+    cold_start: Any = None  # bench.lambda_init.ColdStart: the streaming function's init and first answer
     checks: list[tuple[str, bool | None, str]] = field(default_factory=list)
 
     # --- derived figures ---------------------------------------------------------------------------
@@ -93,6 +94,11 @@ def table(r: Results) -> str:
     lines.append(f"import handlers.api, fresh process, best of 5: {r.import_ms:.0f} ms   (heaviest: {heavy})")
     lines.append(f"cold start to the first answer (Mangum handler, chat completion), best of 3: "
                  f"{r.first_response_ms:.0f} ms")
+    if r.cold_start is not None:
+        c = r.cold_start
+        lines.append(f"Lambda cold start, streaming function ({'built bundle, python3.12' if c.built else 'src/'}; "
+                     f"run.sh, secrets and table on moto), best of 3: init {c.init_ms:.0f} ms, "
+                     f"first answer {c.first_answer_ms:.0f} ms")
     d = r.dynamodb
     lines.append("DynamoDB calls per request (moto): " + "; ".join(
         f"{name.replace('_', ' ')} {d[name]['reads']:g} read / {d[name]['writes']:g} write"
@@ -138,6 +144,10 @@ def check(r: Results) -> None:
     add((f"RSS after {max(mem):,} within 10% of after {min(mem):,}", last <= 1.1 * first,
          f"{first:.1f} -> {last:.1f} MiB ({last / first - 1:+.1%})"))
     add(("import handlers.api <= 300 ms (issue 3: 400)", r.import_ms <= 300, f"{r.import_ms:.0f} ms"))
+    if r.cold_start is not None:
+        c = r.cold_start
+        add(("Lambda cold start to the first answer <= 500 ms (issue 15)", c.first_answer_ms <= 500,
+             f"{c.first_answer_ms:.0f} ms (init {c.init_ms:.0f} ms, {'built bundle' if c.built else 'src/'})"))
     steady = r.dynamodb["steady"]
     add(("DynamoDB steady state <= 1 read, 0 writes", steady["reads"] <= 1 and steady["writes"] == 0,
          f"{steady['reads']:g} read / {steady['writes']:g} write"))
@@ -153,6 +163,9 @@ def as_json(r: Results) -> dict[str, Any]:
                   for t, tm in row.items()} for scen, row in r.latency.items()}
     return {"meta": r.meta, "events": r.events, "latency": lat, "throughput_rps": r.throughput,
             "rss_mib": {t: {str(k): v for k, v in m.items()} for t, m in r.memory.items()},
-            "import_handlers_api_ms": r.import_ms, "first_response_ms": r.first_response_ms, "heaviest_imports_ms": dict(r.heaviest_imports),
+            "import_handlers_api_ms": r.import_ms, "first_response_ms": r.first_response_ms,
+            "lambda_cold_start_ms": None if r.cold_start is None else {
+                "init": r.cold_start.init_ms, "first_answer": r.cold_start.first_answer_ms, "built": r.cold_start.built},
+            "heaviest_imports_ms": dict(r.heaviest_imports),
             "dynamodb_per_request": r.dynamodb,
             "targets": [{"target": label, "met": ok, "measured": detail} for label, ok, detail in r.checks]}

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
-
 from bench import lambda_init
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= $(or $(CLIPROXY_CONFIG),config.example.yaml)
 
-.PHONY: install serve test test-unit bench lint clis
+.PHONY: install serve test test-unit bench lint smoke clis
 
 include mk/sam.mk
 
@@ -34,3 +34,8 @@ bench: install
 lint: install sam-lint
 	$(BIN)/ruff check src tests
 	$(SAM_SH) iac
+
+# a deployed stack from outside, after `sam deploy`: make smoke URL=<ApiUrl or FunctionUrl> KEY=<client key>
+smoke: install
+	@test -n "$(URL)" -a -n "$(KEY)" || { echo "usage: make smoke URL=<ApiUrl> KEY=<client key>" >&2; exit 2; }
+	$(BIN)/python scripts/smoke.py "$(URL)" "$(KEY)"

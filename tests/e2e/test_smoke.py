@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.conftest import CLIENT_KEY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,11 +23,12 @@ def smoke() -> Any:
 
 
 def test_smoke_passes_on_a_streaming_proxy(proxy: Any, upstream: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    upstream.delay(0.0, per_event=0.03)  # the events of every stream come spaced
+    upstream.delay(0.0, per_event=0.08)  # the events of every stream come spaced
 
-    assert smoke().main([proxy.url, CLIENT_KEY, "--timeout", "60"]) == 0
+    code = smoke().main([proxy.url, CLIENT_KEY, "--timeout", "60"])
 
     out = capsys.readouterr().out
+    assert code == 0, out
     for name in ("models list", "wrong key refused", "openai chat stream", "openai responses stream",
                  "anthropic messages stream", "gemini stream"):
         assert f"ok    {name}" in out, out

@@ -72,8 +72,8 @@ async def count(workdir: Path, upstream: int, *, requests: int = 30) -> dict[str
 async def _count(client: Any, config_path: Path, n: int) -> dict[str, Any]:
     from core import config as cfgmod
     from core import store as stores
+    from core.call import Deps
     from core.executors import base
-    from core.service import Deps
     from core.state import PoolState
 
     config = cfgmod.load(str(config_path))
@@ -101,7 +101,7 @@ async def _count(client: Any, config_path: Path, n: int) -> dict[str, Any]:
 
 async def _failovers(config: Any, store: Any, http: Any, counter: CallCounter, *, n: int) -> dict[str, Any]:
     """Each on a fresh instance whose snapshot is loaded, so only the request's own calls are counted."""
-    from core.service import Deps
+    from core.call import Deps
     from core.state import PoolState
     from core.store import records
 
@@ -125,9 +125,10 @@ async def _chat(deps: Any, session: str, *, model: str = targets.CHAT_MODEL) -> 
     import orjson
 
     from core import service
+    from core.call import ClientCall
 
     body = scenarios.chat_body(model, stream=False)
-    call = service.ClientCall(dialect="openai_chat", raw=orjson.dumps(body), principal=targets.CLIENT_KEY,
+    call = ClientCall(dialect="openai_chat", raw=orjson.dumps(body), principal=targets.CLIENT_KEY,
                               headers={"x-session-id": session, "content-type": "application/json"})
     reply = await service.handle(call, deps)
     if reply.status != 200:

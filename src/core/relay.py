@@ -21,8 +21,8 @@ from core.executors import transport
 if TYPE_CHECKING:
     import httpx
 
+    from core.call import ClientCall, Deps
     from core.models import Route
-    from core.service import ClientCall, Deps
     from core.upstream import Prepared
 
 log = logging.getLogger("cliproxy.relay")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -28,63 +28,14 @@ from core import (
     signatures,
     upstream,
 )
+from core.call import ClientCall, Deps, Outcome, Reply
 from core.errors import ProxyError, UpstreamError
 
 if TYPE_CHECKING:
-    import httpx
-
-    from core.config import Config
     from core.models import Route, Target
-    from core.state import PoolState, Snapshot
+    from core.state import Snapshot
 
 log = logging.getLogger("cliproxy.service")
-
-
-@dataclass(frozen=True, slots=True)
-class ClientCall:
-    dialect: ir.Dialect
-    raw: bytes
-    headers: Mapping[str, str]  # lower-cased names
-    principal: str | None = None  # the client API key that authenticated the call
-    client_name: str | None = None  # how usage and metrics name that key (never the key itself)
-    path_model: str | None = None  # Gemini: the model in the URL
-    stream: bool | None = None  # Gemini: the URL action decides
-    count_tokens: bool = False
-    compact: bool = False  # POST /v1/responses/compact
-    execution_session: str | None = None  # one id per Responses WebSocket: continuity and stickiness
-
-
-@dataclass(slots=True)
-class Reply:
-    status: int
-    body: bytes | None = None
-    stream: AsyncIterator[bytes] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one request did, for metrics (telemetry.observe)."""
-
-    provider: str
-    model: str
-    status: int
-    added_ms: float
-    retries: int
-    cooldowns: int
-    cached_tokens: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    stream: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Deps:
-    config: Config
-    http: httpx.AsyncClient
-    state: PoolState
-    clock: Callable[[], float] = time.time
-    observe: Callable[[Outcome], None] = lambda outcome: None
 
 
 @dataclass(slots=True)

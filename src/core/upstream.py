@@ -14,10 +14,10 @@ from core import catalog, compaction, continuity, dialects, executors, ir, paylo
 from core.executors.base import CallContext
 
 if TYPE_CHECKING:
+    from core.call import ClientCall
     from core.config import Config
     from core.executors.base import Executor
     from core.models import Route, Target
-    from core.service import ClientCall
 
 # Client headers the executors may pass on (identity of the real client; never auth or session routing).
 _FORWARDED = ("anthropic-beta", "anthropic-version", "idempotency-key", "openai-beta", "user-agent", "originator",

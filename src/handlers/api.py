@@ -19,6 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 from mangum import Mangum
 
 from core import dialects, errors, service
+from core.call import ClientCall, Reply
 from handlers import runtime, telemetry
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
             return error_response(dialect, err)
         deps = await rt.deps()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        reply = await service.handle(service.ClientCall(
+        reply = await service.handle(ClientCall(
             dialect=dialect, raw=await request.body(), headers=headers,  # type: ignore[arg-type]
             principal=principal, client_name=client_label(principal), **kw), deps)
         return to_response(reply)
@@ -214,7 +215,7 @@ def error_response(dialect: str, err: errors.ProxyError) -> Response:
     return to_response(reply)
 
 
-def to_response(reply: service.Reply) -> Response:
+def to_response(reply: Reply) -> Response:
     if reply.stream is not None:
         return _ClosingStream(reply.stream, status_code=reply.status, headers=reply.headers)
     return Response(reply.body, status_code=reply.status, headers=reply.headers)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.call import Deps
     from core.config import Config
-    from core.service import Deps
 
 log = logging.getLogger("cliproxy")
 
@@ -49,8 +49,8 @@ class Runtime:
 
 async def _build(config: Config, clock: Callable[[], float]) -> Deps:
     from core import store as stores
+    from core.call import Deps
     from core.executors import transport
-    from core.service import Deps
     from core.state import PoolState
 
     store = stores.open_store(config.store)

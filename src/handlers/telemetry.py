@@ -1,6 +1,6 @@
 """Per-request metrics and structured logs on Lambda; nothing measurable locally.
 
-``observe(outcome)`` receives ``core.service.Outcome`` for every finished request. On Lambda
+``observe(outcome)`` receives ``core.call.Outcome`` for every finished request. On Lambda
 (``AWS_LAMBDA_FUNCTION_NAME`` set) it writes two CloudWatch EMF records per request through Powertools:
 
 - by ``service`` only: Requests, Errors (5xx answers), AddedLatency - what the alarms and the dashboard read;
@@ -31,7 +31,7 @@ import orjson
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from core.service import Outcome
+    from core.call import Outcome
 
 _metrics: Any = None
 _logging_ready = False

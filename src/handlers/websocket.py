@@ -65,7 +65,7 @@ def _endpoint(rt: Runtime) -> Any:
         turn_state = ws.headers.get("x-codex-turn-state")
         await ws.accept(headers=[(b"x-codex-turn-state", turn_state.encode())] if turn_state else None)
         headers = {k.lower(): v for k, v in ws.headers.items()}
-        call = service.ClientCall(dialect="openai_responses", raw=b"", headers=headers, principal=principal,
+        call = ClientCall(dialect="openai_responses", raw=b"", headers=headers, principal=principal,
                                   client_name=api.client_label(principal), execution_session=str(uuid.uuid4()))
         try:
             await _Connection(ws, rt, call, pending).serve()
@@ -84,7 +84,7 @@ async def _deny(ws: WebSocket, err: errors.ProxyError) -> None:
 class _Connection:
     """One client socket: frames in order, one turn at a time."""
 
-    def __init__(self, ws: WebSocket, rt: Runtime, call: service.ClientCall, pending: bool) -> None:
+    def __init__(self, ws: WebSocket, rt: Runtime, call: ClientCall, pending: bool) -> None:
         self.ws, self.rt, self.call, self.pending = ws, rt, call, pending
         self.conv = conversation.Conversation()
 
@@ -171,7 +171,7 @@ class _Connection:
             self.conv.record(body, response if isinstance(response, dict) else {})
         return kind in _TERMINAL
 
-    async def _reply_error(self, reply: service.Reply) -> None:
+    async def _reply_error(self, reply: Reply) -> None:
         try:
             payload = orjson.loads(reply.body or b"{}")
         except orjson.JSONDecodeError:

@@ -18,6 +18,7 @@ from tests.conftest import CLIENT_KEY, UP, proxy_config
 from core import config as cfgmod
 from core import models, service
 from core import pool as pool_order
+from core.call import ClientCall, Deps
 from core.credentials import Credential, ModelAlias
 from core.state import PoolState
 from core.store import open_store, records
@@ -239,9 +240,9 @@ async def test_only_the_successful_credential_is_ever_pinned(upstream: FakeUpstr
 
     cfg = cfgmod.parse(proxy_config(upstream, tmp_path), "test")
     store = RecordingStore()
-    deps = service.Deps(config=cfg, http=transport.make_client(), state=PoolState(cfg, store))
+    deps = Deps(config=cfg, http=transport.make_client(), state=PoolState(cfg, store))
     body = orjson.dumps({"model": MODEL, "messages": [{"role": "user", "content": "hello"}]})
-    call = service.ClientCall(dialect="openai_chat", raw=body, headers={"x-session-id": "fo-spy"},
+    call = ClientCall(dialect="openai_chat", raw=body, headers={"x-session-id": "fo-spy"},
                               principal=CLIENT_KEY)
     upstream.fail(429, times=1, retry_after=5)
     try:

@@ -9,6 +9,7 @@ from tests.conftest import UP, proxy_config
 
 from core import config as cfgmod
 from core import service, store
+from core.call import ClientCall, Deps, Outcome
 from core.executors import transport
 from core.state import PoolState
 
@@ -18,15 +19,15 @@ async def deps(upstream, tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(proxy_config(upstream, tmp_path, store={"backend": "memory"})))
     config = cfgmod.load(str(path))
-    seen: list[service.Outcome] = []
+    seen: list[Outcome] = []
     http = transport.make_client()
-    yield service.Deps(config=config, http=http, state=PoolState(config, store.open_store(config.store)),
+    yield Deps(config=config, http=http, state=PoolState(config, store.open_store(config.store)),
                        observe=seen.append), seen
     await http.aclose()
 
 
-def _call(body: dict, **kw) -> service.ClientCall:
-    return service.ClientCall(dialect="openai_chat", raw=orjson.dumps(body), headers={}, principal="p", **kw)
+def _call(body: dict, **kw) -> ClientCall:
+    return ClientCall(dialect="openai_chat", raw=orjson.dumps(body), headers={}, principal="p", **kw)
 
 
 async def test_a_success_reports_provider_model_usage_and_added_latency(deps):

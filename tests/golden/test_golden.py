@@ -28,7 +28,7 @@ from tests.fakes import claude, codex, gemini, openai_chat
 from core import config as cfgmod
 from core import dialects, ir, models, signatures, sse, upstream
 from core.assemble import Assembler
-from core.service import ClientCall
+from core.call import ClientCall
 
 ROOT = Path(__file__).parent
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

@@ -4,15 +4,18 @@ went out (the generator never ran, so its own ``finally`` cannot) or in the midd
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from core import ir, relay, service
 from handlers import api
 
+if TYPE_CHECKING:
+    from core.call import Reply
 
-async def reply_over(upstream_chunks: list[bytes], released: list[str]) -> service.Reply:
+
+async def reply_over(upstream_chunks: list[bytes], released: list[str]) -> Reply:
     async def client_stream() -> AsyncIterator[bytes]:
         for chunk in upstream_chunks:
             yield chunk
@@ -26,7 +29,7 @@ async def reply_over(upstream_chunks: list[bytes], released: list[str]) -> servi
     return await service._reply(relay.Result(stream=relay.Closing(client_stream(), release)), on_success)
 
 
-async def serve(reply: service.Reply, fail_on: int) -> list[dict[str, Any]]:
+async def serve(reply: Reply, fail_on: int) -> list[dict[str, Any]]:
     """Run the ASGI response; the ``fail_on``-th send raises as uvicorn does once the client is gone."""
     sent: list[dict[str, Any]] = []
 

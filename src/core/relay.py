@@ -67,9 +67,8 @@ async def send(prep: Prepared, route: Route, req: ir.Request, call: ClientCall, 
 async def _open(prep: Prepared, route: Route, req: ir.Request, deps: Deps) -> httpx.Response:
     """Send, refreshing an OAuth token first when it is near expiry and once more after a 401."""
     cred = route.cred
-    refresh = _refresher(prep, deps)
     for attempt in range(2):
-        cred = await deps.state.fresh(cred, deps.http, refresh, force=attempt == 1)
+        cred = await deps.state.fresh(cred, deps.http, force=attempt == 1)
         ureq = prep.executor.build(prep.body, req, cred, prep.ctx)
         resp = await transport.send(deps.http, ureq)
         if resp.status_code < 400:
@@ -81,16 +80,6 @@ async def _open(prep: Prepared, route: Route, req: ir.Request, deps: Deps) -> ht
         if not retry_refresh:
             raise err
     raise err
-
-
-def _refresher(prep: Prepared, deps: Deps) -> Callable[[Any, Any], Awaitable[Any]]:
-    oauth = deps.config.oauth
-    url = oauth.codex_token_url if prep.executor.kind == "codex" else oauth.claude_token_url
-
-    async def refresh(cred: Any, http: Any) -> Any:
-        return await prep.executor.refresh(cred, http, url)
-
-    return refresh
 
 
 def _whole(data: bytes, headers: Mapping[str, str], prep: Prepared, req: ir.Request) -> Result:

@@ -9,14 +9,13 @@ per request when it ends (an instance may be reclaimed at any moment, so nothing
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core import errors, models, pool
+from core import models, pool, refresh
 from core.store import records
 
 if TYPE_CHECKING:
@@ -27,11 +26,6 @@ if TYPE_CHECKING:
     from core.credentials import Credential
     from core.errors import FailureKind
     from core.store.base import Store
-
-log = logging.getLogger("cliproxy.state")
-
-_REFRESH_MARGIN = 300.0  # refresh OAuth tokens this many seconds before they expire
-_LEASE_TTL = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,58 +147,35 @@ class PoolState:
         await records.add_usage(self.store, records.usage_day(self.clock()), cred_id, model,
                                 {k: v for k, v in counters.items() if v}, client=client or "")
 
-    async def fresh(self, cred: Credential, http: httpx.AsyncClient, refresh, *, force: bool = False) -> Credential:
-        """A credential whose access token is valid, refreshing it single-flight across instances.
-
-        Refresh tokens are single-use upstream: a store lease decides who refreshes; the others wait for
-        the winner's write and use its tokens.
-        """
-        if cred.auth_type != "oauth" or not cred.refresh_token:
-            return cred
-        if not force and (cred.expires_at is None or cred.expires_at - self.clock() > _REFRESH_MARGIN):
+    async def fresh(self, cred: Credential, http: httpx.AsyncClient, *, force: bool = False) -> Credential:
+        """A credential whose access token is valid: refreshed (``core.refresh``) when near expiry, or when
+        ``force``d; one refresh per credential at a time in this process, single-flight across instances."""
+        if not refresh.refreshable(cred) or not (force or refresh.needed(cred, self.clock())):
             return cred
         lock = self._refresh_locks.setdefault(cred.id, asyncio.Lock())
         async with lock:
-            return await self._refresh_once(cred, http, refresh, force=force)
-
-    async def _refresh_once(self, cred: Credential, http: httpx.AsyncClient, refresh, *, force: bool) -> Credential:
-        stored = await records.get_credential(self.store, cred.id) or cred
-        if stored.access_token != cred.access_token or (not force and _valid(stored, self.clock())):
+            done = await refresh.Refresh(self.store, http, self.config.oauth, self.owner, self.clock).run(
+                cred, force=force)
+        if done.changed:
             self.invalidate()
-            return stored  # another instance (or an earlier call here) already refreshed it
-        for _ in range(100):
-            if await records.acquire_lease(self.store, cred.id, self.owner, _LEASE_TTL, self.clock()):
-                try:
-                    return await self._do_refresh(stored, http, refresh)
-                finally:
-                    await records.release_lease(self.store, cred.id, self.owner)
-            await asyncio.sleep(0.1)
-            latest = await records.get_credential(self.store, cred.id)
-            if latest is not None and latest.version != stored.version:
-                self.invalidate()
-                return latest
-        return stored
+        return done.cred
 
-    async def _do_refresh(self, cred: Credential, http: httpx.AsyncClient, refresh) -> Credential:
-        latest = await records.get_credential(self.store, cred.id) or cred
-        if latest.version != cred.version:
-            return latest  # refreshed between our read and our lease
-        try:
-            new = await refresh(latest, http)
-        except errors.UpstreamError:
-            # the token may have been spent by a writer whose lease ran out: its tokens beat giving up
-            again = await records.get_credential(self.store, cred.id)
-            if again is not None and again.version != latest.version:
-                self.invalidate()
-                return again
-            raise
-        new = replace(new, version=latest.version)
-        if await records.save_credential(self.store, new, expected_version=latest.version):
-            new = replace(new, version=latest.version + 1)
+    async def stored_credentials(self) -> list[Credential]:
+        """Every credential in the store (not the config's), in id order."""
+        return await records.load_credentials(self.store)
+
+    async def stored_credential(self, cred_id: str) -> Credential | None:
+        return await records.get_credential(self.store, cred_id)
+
+    async def save_credential(self, cred: Credential, *, expected_version: int) -> Credential | None:
+        """Store ``cred`` if the stored version is still ``expected_version`` (0: new); None when another
+        writer came first."""
+        saved = await records.save_credential(self.store, cred, expected_version=expected_version)
         self.invalidate()
-        log.info("refreshed credential %s", cred.id)
-        return new
+        return saved
 
-
-def _valid(cred: Credential, now: float) -> bool:
-    return cred.expires_at is not None and cred.expires_at - now > _REFRESH_MARGIN
+    async def delete_credential(self, cred_id: str) -> bool:
+        """Remove a stored credential with its lease and cooldowns; False when there was none."""
+        existed = await records.delete_credential(self.store, cred_id)
+        self.invalidate()
+        return existed

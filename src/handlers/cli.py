@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from core.config import Config
     from core.credentials import Credential
-    from core.store.base import Store
+    from core.state import PoolState
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,11 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="cliproxy: %(message)s")
     from core import authfiles, crypto
     from core.config import ConfigError
-    from core.store import records
 
     try:
         return int(args.run(args))
-    except (ConfigError, authfiles.AuthFileError, crypto.CryptoError, records.MissingKeyError) as exc:
+    except (ConfigError, authfiles.AuthFileError, crypto.CryptoError) as exc:
         print(f"cliproxy: {exc}", file=sys.stderr)
         return 2
 
@@ -97,15 +96,13 @@ def _auth_import(args: argparse.Namespace) -> int:
     from core import authfiles
 
     creds = [authfiles.parse_file(path) for path in args.files]  # all files parse before anything is written
-    return asyncio.run(_with_store(_config(args), lambda store: _save_all(store, creds)))
+    return asyncio.run(_with_state(_config(args), lambda state: _save_all(state, creds)))
 
 
-async def _save_all(store: Store, creds: list[Credential]) -> int:
-    from core.store import records
-
+async def _save_all(state: PoolState, creds: list[Credential]) -> int:
     for cred in creds:
-        existing = await records.get_credential(store, cred.id)
-        saved = await records.save_credential(store, cred, expected_version=existing.version if existing else 0)
+        existing = await state.stored_credential(cred.id)
+        saved = await state.save_credential(cred, expected_version=existing.version if existing else 0)
         if saved is None:
             print(f"cliproxy: {cred.id}: changed while importing; run the import again", file=sys.stderr)
             return 1
@@ -114,13 +111,11 @@ async def _save_all(store: Store, creds: list[Credential]) -> int:
 
 
 def _auth_list(args: argparse.Namespace) -> int:
-    return asyncio.run(_with_store(_config(args), _print_list))
+    return asyncio.run(_with_state(_config(args), _print_list))
 
 
-async def _print_list(store: Store) -> int:
-    from core.store import records
-
-    creds = await records.load_credentials(store)
+async def _print_list(state: PoolState) -> int:
+    creds = await state.stored_credentials()
     if not creds:
         print("no stored credentials (add some with: cliproxy auth import FILE)")
         return 0
@@ -134,42 +129,41 @@ async def _print_list(store: Store) -> int:
 
 
 def _auth_remove(args: argparse.Namespace) -> int:
-    async def remove(store: Store) -> int:
-        from core.store import records
-
-        if not await records.delete_credential(store, args.id):
+    async def remove(state: PoolState) -> int:
+        if not await state.delete_credential(args.id):
             print(f"cliproxy: no stored credential {args.id!r} (see: cliproxy auth list)", file=sys.stderr)
             return 1
         print(f"removed {args.id}")
         return 0
 
-    return asyncio.run(_with_store(_config(args), remove))
+    return asyncio.run(_with_state(_config(args), remove))
 
 
 def _store_init(args: argparse.Namespace) -> int:
     cfg = _config(args)
 
-    async def init(store: Store) -> int:
-        created = await store.init()  # type: ignore[attr-defined]  # every open_store backend has init()
+    async def init(state: PoolState) -> int:
+        created = await state.store.init()
         if cfg.store.backend == "dynamodb":
-            state = "created" if created else "already exists"
+            made = "created" if created else "already exists"
             where = f" at {cfg.store.endpoint_url}" if cfg.store.endpoint_url else f" in {cfg.store.region}"
-            print(f"dynamodb table {cfg.store.table}{where}: {state}")
+            print(f"dynamodb table {cfg.store.table}{where}: {made}")
         elif cfg.store.backend == "sqlite":
             print(f"sqlite store ready at {cfg.store.path}")
         else:
             print("memory store: nothing to create (state is lost when the process exits)")
         return 0
 
-    return asyncio.run(_with_store(cfg, init))
+    return asyncio.run(_with_state(cfg, init))
 
 
-async def _with_store(cfg: Config, work: Callable[[Store], Awaitable[int]]) -> int:
+async def _with_state(cfg: Config, work: Callable[[PoolState], Awaitable[int]]) -> int:
     from core import store as stores
+    from core.state import PoolState
 
     store = stores.open_store(cfg.store)
     try:
-        return await work(store)
+        return await work(PoolState(cfg, store))
     finally:
         await store.close()
 

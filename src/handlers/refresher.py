@@ -1,9 +1,9 @@
 """Scheduled OAuth refresh (EventBridge, every 5 minutes): renew tokens that expire within the window.
 
-Requests refresh a token themselves only in its last ``state._REFRESH_MARGIN`` seconds; this keeps idle and
+Requests refresh a token themselves only in its last ``core.refresh.MARGIN_S`` seconds; this keeps idle and
 cooled-down credentials fresh so no request waits on a token endpoint. The refresh goes through
-``PoolState.fresh`` (refresh lease, re-read, version-checked write), so racing with a request or another
-refresher run costs nothing and a rotated refresh token is spent exactly once.
+``PoolState.fresh``, the path requests take (``core.refresh``: lease, re-read, version-checked write), so
+racing with a request or another refresher run costs nothing and a rotated refresh token is spent once.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ async def run(config: Config, *, now: float | None = None, http: httpx.AsyncClie
     from core import store as stores
     from core.executors import transport
     from core.state import PoolState
-    from core.store import records
 
     store = stores.open_store(config.store)
     own_http = http is None
@@ -69,13 +68,13 @@ async def run(config: Config, *, now: float | None = None, http: httpx.AsyncClie
     try:
         state = PoolState(config, store)
         now = time.time() if now is None else now
-        creds = await records.load_credentials(store)
+        creds = await state.stored_credentials()
         report = Report(checked=len(creds))
         for cred in creds:
             if due(cred, now):
                 await _refresh_one(state, cred, http, report)
-        every = [*config.credentials, *await records.load_credentials(store)]  # config API keys cool down too
-        report.states = count_states(every, await records.load_cooldowns(store, now))
+        snap = await state.snapshot()  # config API keys and stored credentials alike; both cool down
+        report.states = count_states(list(snap.credentials), snap.cooldowns)
         return report
     finally:
         if own_http:
@@ -100,7 +99,9 @@ def count_states(creds: list[Credential], cooldowns: dict[tuple[str, str], float
 
 def due(cred: Credential, now: float) -> bool:
     """An enabled OAuth credential with a refresh token whose access token ends within the window."""
-    if cred.auth_type != "oauth" or not cred.refresh_token or cred.disabled:
+    from core import refresh
+
+    if not refresh.refreshable(cred) or cred.disabled:
         return False
     expires_at = cred.expires_at if cred.expires_at is not None else _jwt_expiry(cred.access_token)
     return expires_at is not None and expires_at - now < WINDOW_S
@@ -114,17 +115,8 @@ def _jwt_expiry(token: str | None) -> float | None:
 
 
 async def _refresh_one(state: PoolState, cred: Credential, http: httpx.AsyncClient, report: Report) -> None:
-    from core import executors
-
-    executor = executors.get(cred.kind)
-    oauth_cfg = state.config.oauth
-    token_url = oauth_cfg.codex_token_url if cred.kind == "codex" else oauth_cfg.claude_token_url
-
-    async def refresh(c: Credential, client: httpx.AsyncClient) -> Credential:
-        return await executor.refresh(c, client, token_url)
-
     try:
-        fresh = await state.fresh(cred, http, refresh, force=True)
+        fresh = await state.fresh(cred, http, force=True)
     except errors.ProxyError as exc:  # messages carry status and error code, never tokens
         log.error("refresh of %s failed: %s", cred.id, exc.message)
         report.failed.append(cred.id)

@@ -54,9 +54,8 @@ async def _build(config: Config, clock: Callable[[], float]) -> Deps:
     from core.state import PoolState
 
     store = stores.open_store(config.store)
-    init = getattr(store, "init", None)
-    if init is not None and config.store.backend != "dynamodb":
-        await init()
+    if config.store.backend != "dynamodb":  # the stack creates the table; a local store is made here
+        await store.init()
     observe = _observer()
     return Deps(config=config, http=transport.make_client(), state=PoolState(config, store, clock=clock),
                 clock=clock, observe=observe)

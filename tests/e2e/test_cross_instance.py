@@ -253,15 +253,31 @@ def test_instances_agree_on_every_session_without_any_pin(cluster: Cluster, upst
 # --- the same single-flight rules, two PoolStates on one store in one process (fast, exact interleavings) ---
 
 
+TOKEN_URL = "http://token.test/oauth/token"
+
+
 def two_instances() -> tuple[PoolState, PoolState, Credential]:
     from core import crypto
     from core.store.memory import MemoryStore
 
     store = MemoryStore(cipher=crypto.cipher_for_store("memory", "", None))
-    cfg = cfgmod.parse({}, "test")
+    cfg = cfgmod.parse({"oauth": {"codex-token-url": TOKEN_URL}}, "test")
     cred = Credential(id="codex-oauth-mem", kind="codex", provider="codex", auth_type="oauth", access_token="at-1",
                       refresh_token="rt-1", expires_at=time.time() + 60)
     return PoolState(cfg, store), PoolState(cfg, store), cred
+
+
+def token_endpoint(answer: Any) -> httpx.AsyncClient:
+    """A client whose every request reaches ``answer(refresh_token)`` -> (status, JSON body)."""
+    import urllib.parse
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        assert str(request.url) == TOKEN_URL
+        form = dict(urllib.parse.parse_qsl((await request.aread()).decode()))
+        status, body = await answer(form["refresh_token"])
+        return httpx.Response(status, json=body)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handle))
 
 
 async def test_racing_instances_refresh_once_and_share_the_tokens() -> None:
@@ -269,12 +285,13 @@ async def test_racing_instances_refresh_once_and_share_the_tokens() -> None:
     cred = await records.save_credential(a.store, cred, expected_version=0)
     spent: list[str] = []
 
-    async def refresh(c: Credential, _http: Any) -> Credential:
-        spent.append(c.refresh_token or "")
+    async def answer(refresh_token: str) -> tuple[int, dict[str, Any]]:
+        spent.append(refresh_token)
         await asyncio.sleep(0.05)  # the token endpoint is slow: everyone else piles up meanwhile
-        return replace(c, access_token="at-2", refresh_token="rt-2", expires_at=time.time() + 3600)
+        return 200, {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}
 
-    got = await asyncio.gather(*(s.fresh(cred, None, refresh) for s in (a, b) * 5))  # type: ignore[arg-type]
+    async with token_endpoint(answer) as http:
+        got = await asyncio.gather(*(s.fresh(cred, http) for s in (a, b) * 5))
     assert spent == ["rt-1"]
     assert {c.access_token for c in got} == {"at-2"}
     stored = await records.get_credential(a.store, cred.id)
@@ -282,18 +299,17 @@ async def test_racing_instances_refresh_once_and_share_the_tokens() -> None:
 
 
 async def test_a_spent_refresh_token_falls_back_to_what_the_other_writer_stored() -> None:
-    from core import errors
-
     a, _, cred = two_instances()
     cred = await records.save_credential(a.store, cred, expected_version=0)
 
-    async def refresh(c: Credential, _http: Any) -> Credential:
+    async def answer(refresh_token: str) -> tuple[int, dict[str, Any]]:
         # another instance (whose lease had run out) refreshed first and stored its tokens
-        await records.save_credential(a.store, replace(c, access_token="at-other", refresh_token="rt-other",
-                                                       expires_at=time.time() + 3600), expected_version=c.version)
-        raise errors.UpstreamAuthError("refresh token already used")
+        await records.save_credential(a.store, replace(cred, access_token="at-other", refresh_token="rt-other",
+                                                       expires_at=time.time() + 3600), expected_version=cred.version)
+        return 400, {"error": "invalid_grant"}
 
-    got = await a.fresh(cred, None, refresh)  # type: ignore[arg-type]
+    async with token_endpoint(answer) as http:
+        got = await a.fresh(cred, http)
     assert (got.access_token, got.version) == ("at-other", 2)
 
 

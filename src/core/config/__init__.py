@@ -51,6 +51,10 @@ class OAuthConfig:
     codex_token_url: str | None = None
     claude_token_url: str | None = None
 
+    def token_url(self, kind: str) -> str | None:
+        """The token endpoint configured for an OAuth upstream kind (None: the executor's default)."""
+        return {"codex": self.codex_token_url, "claude": self.claude_token_url}.get(kind)
+
 
 @dataclass(frozen=True, slots=True)
 class Config:

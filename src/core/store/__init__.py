@@ -1,7 +1,7 @@
 """State shared by every instance: the ``Store`` primitives, three backends and ``open_store``.
 
-Backends are imported inside ``open_store`` so that boto3 loads only when DynamoDB is configured. Every
-backend also carries ``cipher`` (the key for secrets at rest, used by ``records``) and ``async init()``
+Backends are imported inside ``open_store`` so that boto3 loads only when DynamoDB is configured. The
+protocol also declares ``cipher`` (the key for secrets at rest, used by ``records``) and ``async init()``
 (SQLite creates its schema on open; DynamoDB creates the table when missing).
 """
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from core.crypto import Cipher
 
 Item = dict[str, Any]
 
@@ -38,6 +41,9 @@ Cond = IfAbsent | IfVersion | IfExpired
 
 
 class Store(Protocol):
+    cipher: Cipher | None  # the key for secrets at rest (``records`` encrypts credentials with it)
+
+    async def init(self) -> bool: ...  # create the table / schema when missing; True when it was created
     async def get(self, pk: str, sk: str) -> Item | None: ...
     async def query(self, pk: str, sk_prefix: str = "") -> list[Item]: ...
     async def put(self, item: Item, *, cond: Cond | None = None) -> bool: ...  # False when cond fails

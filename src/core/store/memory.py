@@ -22,8 +22,9 @@ class MemoryStore:
         self._items: dict[tuple[str, str], Item] = {}
         self._lock = asyncio.Lock()
 
-    async def init(self) -> None:
+    async def init(self) -> bool:
         """Nothing to create; present so every backend can be initialised the same way."""
+        return False
 
     async def get(self, pk: str, sk: str) -> Item | None:
         item = conditions.live(self._items.get((pk, sk)), time.time())

@@ -25,6 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from core.credentials import Credential, ModelAlias, ThinkingSupport
+from core.crypto import CryptoError
 from core.store.base import IfExpired, IfVersion
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ SECRET_FIELDS = ("api_key", "access_token", "refresh_token", "id_token")
 _KINDS = ("codex", "claude", "gemini", "openai_compat")
 
 
-class MissingKeyError(Exception):
+class MissingKeyError(CryptoError):
     """The store has no encryption key, so credentials (which carry secrets) cannot be read or written."""
 
 
@@ -69,8 +70,6 @@ async def get_credential(store: Store, cred_id: str, *, cipher: Cipher | None = 
 async def load_credentials(store: Store, *, cipher: Cipher | None = None) -> list[Credential]:
     """Every stored credential, in id order. A record that cannot be decrypted is logged and skipped, so
     one bad record (or a changed key) does not take the whole pool down."""
-    from core.crypto import CryptoError
-
     key = _cipher(store, cipher)
     out = []
     for item in await store.query(CREDS_PK):
@@ -135,7 +134,7 @@ def _replace_version(cred: Credential, version: int) -> Credential:
 
 
 def _cipher(store: Store, cipher: Cipher | None) -> Cipher:
-    found = cipher or getattr(store, "cipher", None)  # every backend from open_store carries one
+    found = cipher or store.cipher
     if found is None:
         raise MissingKeyError(
             "no encryption key: set encryption-key in the config or CLIPROXY_ENCRYPTION_KEY "

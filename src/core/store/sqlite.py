@@ -57,8 +57,9 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
 
-    async def init(self) -> None:
+    async def init(self) -> bool:
         """The schema is created on open; kept so ``cliproxy store init`` treats every backend alike."""
+        return False
 
     async def get(self, pk: str, sk: str) -> Item | None:
         row = self._reader.execute(

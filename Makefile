@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= $(or $(CLIPROXY_CONFIG),config.example.yaml)
 
-.PHONY: install serve test test-unit bench lint smoke clis
+.PHONY: install serve test test-unit bench lint typecheck smoke clis
 
 include mk/sam.mk
 
@@ -24,16 +24,20 @@ clis:
 	scripts/install_clis.sh || echo "make clis: not installed; tests/clis will skip (reason in the test report)" >&2
 
 # sam-test first: sam validate --lint, sam build and the bundle check (aws-sam-cli in its own .tools/sam venv)
-test: install sam-test clis
+test: install sam-test clis typecheck
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python -m bench $(if $(PEERS),--peers $(PEERS),)
 
 # ruff, plus the template: sam validate --lint + the translated-template check, cfn-lint and checkov
-lint: install sam-lint
+lint: install sam-lint typecheck
 	$(BIN)/ruff check src tests
 	$(SAM_SH) iac
+
+# mypy --strict on src/core and src/handlers (settings in pyproject.toml [tool.mypy])
+typecheck: install
+	$(BIN)/python -m mypy
 
 # a deployed stack from outside, after `sam deploy`: make smoke URL=<ApiUrl or FunctionUrl> KEY=<client key>
 smoke: install

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import ir
 
 
@@ -11,8 +13,8 @@ class Assembler:
     def __init__(self, model: str) -> None:
         self.id = ""
         self.model = model
-        self.parts: list[list] = []  # [kind, text/args, extra...] in output order
-        self.calls: dict[int, list] = {}
+        self.parts: list[list[Any]] = []  # [kind, text/args, extra...] in output order
+        self.calls: dict[int, list[Any]] = {}
         self.usage = ir.Usage()
         self.stop: ir.StopReason | None = None
         self.error: Exception | None = None

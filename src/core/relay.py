@@ -79,7 +79,7 @@ async def _open(prep: Prepared, route: Route, req: ir.Request, deps: Deps) -> ht
         retry_refresh = resp.status_code == 401 and cred.auth_type == "oauth" and cred.refresh_token and attempt == 0
         if not retry_refresh:
             raise err
-    raise err
+    raise AssertionError("unreachable: the second attempt never retries")
 
 
 def _whole(data: bytes, headers: Mapping[str, str], prep: Prepared, req: ir.Request) -> Result:
@@ -156,8 +156,8 @@ class Closing:
             await self._on_close()
 
 
-def _decode_until_output(batch: list[sse.Frame], decoder: Any, buffered: list[tuple[sse.Frame, list[ir.Delta]]],
-                         failure: Failure) -> list[sse.Frame] | None:
+def _decode_until_output(batch: list[sse.Frame], decoder: dialects.StreamDecoderProto,
+                         buffered: list[tuple[sse.Frame, list[ir.Delta]]], failure: Failure) -> list[sse.Frame] | None:
     """Decode ``batch`` into ``buffered`` up to the first generated output and return the frames after it
     (None: no output yet). An error before any output is raised, so the service can rotate."""
     for i, frame in enumerate(batch):
@@ -179,7 +179,7 @@ class _Stream:
     batches: AsyncIterator[list[sse.Frame]]
     buffered: list[tuple[sse.Frame, list[ir.Delta]]]
     rest: list[sse.Frame]
-    decoder: Any
+    decoder: dialects.StreamDecoderProto
     origin: ir.Dialect  # the upstream's dialect
     failure: Failure  # an error delta's payload -> our error
 
@@ -245,7 +245,7 @@ async def _aggregate(resp: httpx.Response, stream: _Stream, prep: Prepared, req:
 
 
 async def _client_stream(resp: httpx.Response, stream: _Stream, prep: Prepared, req: ir.Request,
-                         result: Result) -> AsyncIterator[bytes]:
+                         result: Result) -> AsyncGenerator[bytes, None]:
     """The client's stream: buffered frames first, then the rest, translated or passed through."""
     if prep.passthrough:
         gen = _passthrough(stream, req, result)
@@ -330,8 +330,8 @@ async def _translated(stream: _Stream, req: ir.Request, result: Result) -> Async
 class _Translation:
     """Upstream frames -> client bytes for one stream, one ``bytes`` per upstream read."""
 
-    decoder: Any
-    encoder: Any
+    decoder: dialects.StreamDecoderProto
+    encoder: dialects.StreamEncoderProto
     origin: ir.Dialect  # the upstream's dialect: where its reasoning signatures come from
     failure: Failure
     usage: ir.Usage = field(default_factory=ir.Usage)

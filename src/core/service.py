@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -168,7 +168,7 @@ async def _reply(result: relay.Result, on_success: relay.OnSuccess) -> Reply:
         return Reply(200, result.body, headers=dict(relay.JSON_HEADERS))
     stream = result.stream
 
-    async def forward() -> AsyncIterator[bytes]:
+    async def forward() -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in stream:
                 yield chunk

@@ -57,7 +57,7 @@ async def report(store: Store, days: list[str], by: str) -> list[Row]:
     """One row per (day, ``by`` value) that saw requests, ordered by day then key."""
     if by not in BY_CHOICES:
         raise UsageQueryError(f"'by' must be one of {', '.join(BY_CHOICES)}")
-    position = BY_CHOICES.index(by)  # type: ignore[arg-type]
+    position = BY_CHOICES.index(by)
     rows = []
     for day in days:
         sums: dict[str, dict[str, int]] = {}

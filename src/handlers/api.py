@@ -23,7 +23,7 @@ from core.call import ClientCall, Reply
 from handlers import runtime, telemetry
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from core.config import Config
 
@@ -55,7 +55,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     return app
 
 
-def _guarded(endpoint: Any) -> Any:
+def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     """What escapes the service (building the store, the models list) becomes a 500 in the caller's dialect,
     logged once without its message. (An app-level exception handler would not do: Starlette re-raises
     after it, and the server then logs the whole traceback, message included.)"""
@@ -240,6 +240,6 @@ def __getattr__(name: str) -> Any:
         globals()["app"] = built = create_app()
         return built
     if name == "handler":
-        globals()["handler"] = built = Mangum(__getattr__("app"), lifespan="off")
-        return built
+        globals()["handler"] = adapter = Mangum(__getattr__("app"), lifespan="off")
+        return adapter
     raise AttributeError(name)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.call import Deps
+    from collections.abc import Callable
+
+    from core.call import Deps, Outcome
     from core.config import Config
 
 log = logging.getLogger("cliproxy")
@@ -61,7 +63,7 @@ async def _build(config: Config, clock: Callable[[], float]) -> Deps:
                 clock=clock, observe=observe)
 
 
-def _observer():  # type: ignore[no-untyped-def]
+def _observer() -> Callable[[Outcome], None]:
     if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         return lambda outcome: None
     from handlers import telemetry

@@ -25,6 +25,8 @@ import importlib
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from core import errors, ir, sse
 
 
@@ -51,14 +53,17 @@ class Dialect(Protocol):
     def parse_response(self, body: dict[str, Any], *, req: ir.Request | None = None) -> ir.Response: ...
     def render_response(self, resp: ir.Response, req: ir.Request) -> dict[str, Any]: ...
     def render_error(self, err: errors.ProxyError) -> tuple[int, dict[str, Any]]: ...
-    def render_models(self, models: list[ModelInfo]) -> dict[str, Any]: ...
+    def render_models(self, models: Sequence[ModelInfo]) -> dict[str, Any]: ...
     def render_count(self, tokens: int) -> dict[str, Any]: ...
 
 
-class ModelInfo(Protocol):
-    id: str
-    owned_by: str
-    created: int
+class ModelInfo(Protocol):  # read-only, as the frozen ``models.ListedModel`` is
+    @property
+    def id(self) -> str: ...
+    @property
+    def owned_by(self) -> str: ...
+    @property
+    def created(self) -> int: ...
 
 
 _MODULES = {
@@ -72,4 +77,4 @@ _MODULES = {
 @functools.cache  # called several times per request: a dict lookup instead of the import machinery
 def get(name: str) -> Dialect:
     """The dialect module for ``name`` (imported on first use)."""
-    return importlib.import_module(_MODULES[name])  # type: ignore[return-value]  # modules satisfy the protocol
+    return importlib.import_module(_MODULES[name])  # a module satisfies the protocol

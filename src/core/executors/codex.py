@@ -64,7 +64,8 @@ class CodexExecutor:
             body.pop("prompt_cache_retention", None)
         _retype(body, "input", "role", {"system": "developer"})
         _retype(body, "tools", "type", _WEB_SEARCH_ALIASES)
-        include = body.get("include") if isinstance(body.get("include"), list) else []
+        include = body.get("include")
+        include = include if isinstance(include, list) else []
         if _ENCRYPTED_REASONING not in include:  # store:false: reasoning must travel back encrypted
             body["include"] = [*include, _ENCRYPTED_REASONING]
         if ctx.cache_key:

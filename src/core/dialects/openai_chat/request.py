@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import orjson
 
 from core import ir
 from core.dialects import dataurl, effort, fields, openai_tools
 from core.errors import BadRequestError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 NAME: ir.Dialect = "openai_chat"
 _LEVELS = frozenset(get_args(ir.ThinkingLevel))
@@ -208,7 +211,8 @@ def _parse_response_format(raw: dict[str, Any] | None) -> ir.ResponseFormat | No
         return None
     kind = raw.get("type")
     if kind == "json_schema":
-        spec = raw.get("json_schema") if isinstance(raw.get("json_schema"), dict) else {}
+        spec = raw.get("json_schema")
+        spec = spec if isinstance(spec, dict) else {}
         return ir.ResponseFormat("json_schema", name=_str_or_none(spec.get("name")),
                                  schema=spec.get("schema"), strict=spec.get("strict"))
     if kind in ("text", "json_object"):
@@ -287,7 +291,7 @@ def _render_assistant(parts: tuple[ir.Part, ...]) -> dict[str, Any]:
     return msg
 
 
-def _render_content(parts: list[ir.Part]) -> str | list[dict[str, Any]]:
+def _render_content(parts: Sequence[ir.Part]) -> str | list[dict[str, Any]]:
     if len(parts) == 1 and isinstance(parts[0], ir.Text):
         return parts[0].text
     if not parts:

@@ -59,7 +59,8 @@ def render_usage(u: ir.Usage) -> dict[str, Any]:
 def parse_response(body: dict[str, Any], *, req: ir.Request | None = None) -> ir.Response:
     choices = body.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = choice.get("message")
+    message = message if isinstance(message, dict) else {}
     parts: list[ir.Part] = []
     thought = message.get("reasoning_content") or message.get("reasoning")
     if isinstance(thought, str) and thought:

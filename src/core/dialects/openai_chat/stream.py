@@ -69,7 +69,8 @@ class StreamDecoder:
     def _tool_call(self, tc: dict[str, Any], position: int, out: list[ir.Delta]) -> None:
         index = tc.get("index")
         index = index if isinstance(index, int) else position  # some servers omit it for whole calls
-        fn = tc.get("function") if isinstance(tc.get("function"), dict) else {}
+        fn = tc.get("function")
+        fn = fn if isinstance(fn, dict) else {}
         if index not in self._calls:
             self._calls.add(index)
             call_id = tc.get("id") or "call_" + os.urandom(12).hex()

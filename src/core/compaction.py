@@ -15,7 +15,7 @@ import base64
 import binascii
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ import orjson
 from core import errors, ir, sse
 
 if TYPE_CHECKING:
-    from core.relay import Result
+    from core.relay import Answer
 
 TRIGGER = "compaction_trigger"
 ITEM = "compaction"
@@ -80,16 +80,19 @@ def summary_request(req: ir.Request) -> ir.Request:
     return replace(req, messages=(*req.messages, ask), stream=False, tool_choice=choice)
 
 
-Send = Callable[[ir.Request], Awaitable["Result"]]
+Send = Callable[[ir.Request], Awaitable["Answer"]]
 
 
-async def emulate(req: ir.Request, compact: bool, send: Send) -> Result:
+async def emulate(req: ir.Request, compact: bool, send: Send) -> Answer:
     """Ask the routed model (through ``send``) for the summary; answer as the client asked: the compact
     endpoint's object, or a Responses turn (stream or not) whose only output is the item."""
     from core import relay
     from core.dialects.openai_responses import response as openai_responses
 
     result = await send(summary_request(req))
+    if not isinstance(result, relay.Whole):  # the summary request asks for a whole answer
+        await result.release()
+        raise errors.UpstreamServerError("the upstream streamed the compaction summary")
     answer = openai_responses.parse_response(orjson.loads(result.body or b"{}"))
     summary = "".join(p.text for p in answer.parts if isinstance(p, ir.Text)).strip()
     if not summary:
@@ -100,15 +103,20 @@ async def emulate(req: ir.Request, compact: bool, send: Send) -> Result:
     if compact:
         body = {"id": rid, "object": "response.compaction", "created_at": int(time.time()), "output": [done],
                 "usage": openai_responses.render_usage(usage)}
-        return relay.Result(body=orjson.dumps(body), usage=usage)
+        return relay.Whole(orjson.dumps(body), usage)
     final = openai_responses.response_object(req, rid=rid, created=int(time.time()), model=req.model,
                                              status="completed", output=[done], usage=usage)
     if not req.stream:
-        return relay.Result(body=orjson.dumps(final), usage=usage)
-    return relay.Result(stream=_events(final, done), usage=usage)
+        return relay.Whole(orjson.dumps(final), usage)
+    return relay.Streaming(_events(final, done, usage), _nothing_to_release)
 
 
-async def _events(final: dict[str, Any], done: dict[str, Any]) -> AsyncIterator[bytes]:
+async def _nothing_to_release() -> None:
+    """The emulated turn's stream holds no upstream response: the summary was read whole."""
+
+
+async def _events(final: dict[str, Any], done: dict[str, Any],
+                  usage: ir.Usage) -> AsyncGenerator[bytes | ir.Usage, None]:
     """The turn's event sequence: created, in_progress, the item added and done, completed."""
     started = {**final, "status": "in_progress", "output": [], "usage": None}
     shell = {"id": done["id"], "type": ITEM}
@@ -121,3 +129,4 @@ async def _events(final: dict[str, Any], done: dict[str, Any]) -> AsyncIterator[
     ]
     yield b"".join(sse.encode(orjson.dumps({"type": kind, **fields, "sequence_number": seq}), kind)
                    for seq, (kind, fields) in enumerate(events))
+    yield usage

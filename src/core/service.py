@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -141,7 +141,7 @@ async def _run(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall
         trace.attempts, trace.provider, trace.cred_id = number + 1, route.cred.provider, route.cred.id
         sent = time.perf_counter()
         try:
-            result = await _attempt(req, target, route, call, deps)
+            answer = await _attempt(req, target, route, call, deps)
         except UpstreamError as err:
             trace.upstream_s += time.perf_counter() - sent
             if not err.cools_down:  # the request itself is wrong: every credential would refuse it
@@ -150,9 +150,9 @@ async def _run(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall
             await _cool(deps, route, target, err)
             log.info("attempt %d on %s failed (%s): %s", number + 1, route.cred.id, err.kind, err.message)
             continue
-        trace.upstream_s += result.upstream_s
+        trace.upstream_s += answer.upstream_s
         added = trace.outcome(200, ir.Usage(), req.stream).added_ms  # up to the first byte, not the stream
-        return await _reply(result, _success_hook(deps, route, target, sticky, trace, req, added))
+        return await _reply(answer, _Commit(deps, route, target, sticky, trace, req.stream, added))
     snap = await deps.state.snapshot()  # again: the failures above cooled credentials down
     retry = pool.candidates(target, now=deps.clock(), cooldowns=snap.cooldowns)
     if not retry.routes:
@@ -161,23 +161,27 @@ async def _run(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall
     raise errors.UpstreamError(f"upstream failed: {last.message}", status=502)
 
 
-async def _reply(result: relay.Result, on_success: relay.OnSuccess) -> Reply:
-    await on_success(None, False)  # the first generated event (or the whole answer) is in hand: pin now
-    if result.stream is None:
-        await on_success(result.usage, True)
-        return Reply(200, result.body, headers=dict(relay.JSON_HEADERS))
-    stream = result.stream
+async def _reply(answer: relay.Answer, commit: _Commit) -> Reply:
+    await commit.succeeded()
+    if isinstance(answer, relay.Whole):
+        await commit.count(answer.usage)
+        return Reply(200, answer.body, headers=dict(relay.JSON_HEADERS))
+    stream = relay.Closing(_counted(answer.chunks, commit), answer.release)
+    return Reply(200, stream=stream, headers=dict(relay.SSE_HEADERS))
 
-    async def forward() -> AsyncGenerator[bytes, None]:
-        try:
-            async for chunk in stream:
-                yield chunk
-        finally:  # a client that hangs up mid-stream still made a request: count what it used
-            await on_success(result.usage, True)
 
-    close = getattr(stream, "aclose", None)
-    closing = relay.Closing(forward(), close) if close is not None else forward()
-    return Reply(200, stream=closing, headers=dict(relay.SSE_HEADERS))
+async def _counted(chunks: AsyncGenerator[bytes | ir.Usage, None], commit: _Commit) -> AsyncGenerator[bytes, None]:
+    """The client's bytes; the stream's usage (its last item) is counted however the stream ends."""
+    usage = None
+    try:
+        async for item in chunks:
+            if isinstance(item, ir.Usage):
+                usage = item
+            else:
+                yield item
+    finally:  # a client that hangs up mid-stream still made a request: count what it used
+        await chunks.aclose()
+        await commit.count(usage)
 
 
 async def _count_tokens(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall, deps: Deps) -> Reply:
@@ -189,13 +193,15 @@ async def _count_tokens(req: ir.Request, target: Target, snap: Snapshot, call: C
         if not executor.counts_tokens or executor.dialect != req.dialect:
             continue
         try:
-            result = await _attempt(req, target, route, call, deps)
+            answer = await _attempt(req, target, route, call, deps)
         except UpstreamError as err:
             if not err.cools_down:
                 raise
             log.info("count_tokens on %s failed: %s", route.cred.id, err.message)
             continue
-        return Reply(200, result.body, headers=dict(relay.JSON_HEADERS))
+        if isinstance(answer, relay.Whole):  # counting endpoints answer whole bodies
+            return Reply(200, answer.body, headers=dict(relay.JSON_HEADERS))
+        await answer.release()
     tokens = max(1, len(orjson.dumps(req.original)) // 4)
     return Reply(200, orjson.dumps(dialects.get(req.dialect).render_count(tokens)), headers=dict(relay.JSON_HEADERS))
 
@@ -210,7 +216,7 @@ async def _cool(deps: Deps, route: Route, target: Target, err: UpstreamError) ->
     await deps.state.cool_down(route.cred, target.group, err.kind, err.retry_after)
 
 
-async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Result:
+async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Answer:
     """One try on one credential. Compaction that the upstream cannot do itself (every kind but Codex) is
     emulated with a summary from the same credential (``core.compaction``)."""
     compacting = call.compact or (req.dialect == "openai_responses" and compaction.is_trigger(req.original))
@@ -219,33 +225,42 @@ async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCa
     return await _send(req, target, route, call, deps)
 
 
-async def _send(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Result:
+async def _send(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Answer:
     prepared = upstream.prepare(req, target, route, call, deps.config)
     if prepared.continuity is not None:
         continuity.log_diagnostics(prepared.continuity, credential_id=route.cred.id,
                                    retention=req.prompt_cache_retention)
-    return await relay.send(prepared, route, req, call, deps)
+    return await relay.send(prepared, route, req, deps)
 
 
-def _success_hook(deps: Deps, route: Route, target: Target, sticky: _Sticky, trace: _Trace,
-                  req: ir.Request, added_ms: float) -> Callable[[ir.Usage | None, bool], Any]:
-    """What runs once the answer is committed: pin (first generated event / full response), then usage."""
+@dataclass(frozen=True, slots=True)
+class _Commit:
+    """What runs once the answer is the client's: pin the session, then count usage and report the outcome.
+    A store or metrics failure here is logged, never turned into an error reply or a stream cut short."""
 
-    async def done(usage: ir.Usage | None, final: bool) -> None:
-        # The answer is already the client's: a store or metrics failure here is logged, never turned into
-        # an error reply or a stream cut short after its last byte.
+    deps: Deps
+    route: Route
+    target: Target
+    sticky: _Sticky
+    trace: _Trace
+    stream: bool
+    added_ms: float  # up to the first byte, not the stream
+
+    async def succeeded(self) -> None:
+        """The first generated event (or the whole answer) is in hand: the credential worked; pin the session."""
+        sticky = self.sticky
         try:
-            if not final:
-                await deps.state.succeeded(route.cred, target.group)
-                if deps.config.routing.session_affinity:
-                    await deps.state.pin(sticky.scope, sticky.session, target.group, route.cred.id, sticky.pin,
-                                         home=sticky.home)
-                return
-            usage = usage or ir.Usage()
-            await deps.state.add_usage(route.cred.id, target.model, usage, client=trace.client)
-            outcome = trace.outcome(200, usage, req.stream)
-            deps.observe(replace(outcome, added_ms=added_ms))
+            await self.deps.state.succeeded(self.route.cred, self.target.group)
+            if self.deps.config.routing.session_affinity:
+                await self.deps.state.pin(sticky.scope, sticky.session, self.target.group, self.route.cred.id,
+                                          sticky.pin, home=sticky.home)
         except Exception as exc:
             errors.unexpected(exc, log, "recording a success (pin or usage)")
 
-    return done
+    async def count(self, usage: ir.Usage | None) -> None:
+        usage = usage or ir.Usage()
+        try:
+            await self.deps.state.add_usage(self.route.cred.id, self.target.model, usage, client=self.trace.client)
+            self.deps.observe(replace(self.trace.outcome(200, usage, self.stream), added_ms=self.added_ms))
+        except Exception as exc:
+            errors.unexpected(exc, log, "recording a success (pin or usage)")

@@ -26,8 +26,7 @@ import pytest
 from tests.fakes import claude, codex, gemini, openai_chat
 
 from core import config as cfgmod
-from core import dialects, ir, models, signatures, sse, upstream
-from core.assemble import Assembler
+from core import dialects, ir, models, relay, signatures, sse, upstream
 from core.call import ClientCall
 
 ROOT = Path(__file__).parent
@@ -57,7 +56,7 @@ def test_golden(case: Path) -> None:
     if UPDATE and not (case / "upstream.sse").exists():
         (case / "upstream.sse").write_bytes(_normalise(b"".join(_fake_answer(kind, prepared, stream=True))))
     frames = _frames((case / "upstream.sse").read_bytes())
-    _check_text(case / "client.sse", b"".join(_client_stream(req, prepared, frames)))
+    _check_text(case / "client.sse", _client_stream(req, prepared, frames))
 
     whole = case / "upstream.response.json"
     if kind != "codex" and UPDATE and not whole.exists():
@@ -89,21 +88,13 @@ def _prepare(client_dialect: str, kind: str, body: dict[str, Any]) -> tuple[ir.R
     return req, upstream.prepare(req, target, route, call, CONFIG)
 
 
-def _client_stream(req: ir.Request, prepared: upstream.Prepared, frames: list[sse.Frame]) -> list[bytes]:
-    """Upstream frames -> Deltas -> the client's SSE bytes (foreign signatures wrapped, as in relay)."""
-    decoder = dialects.get(prepared.dialect).StreamDecoder(req)
-    encoder = dialects.get(req.dialect).StreamEncoder(req)
-    out: list[bytes] = []
-    for frame in frames:
-        for d in _signed_for_client(decoder.feed(frame), prepared):
-            if d.kind == "error":
-                return out + encoder.fail(d.error)
-            out += encoder.feed(d)
-    return out + encoder.close()
-
-
-def _signed_for_client(deltas: list[ir.Delta], prepared: upstream.Prepared) -> list[ir.Delta]:
-    return deltas if prepared.passthrough else signatures.wrap_deltas(deltas, prepared.dialect)
+def _client_stream(req: ir.Request, prepared: upstream.Prepared, frames: list[sse.Frame]) -> bytes:
+    """Upstream frames -> the client's SSE bytes through relay's own translation. A same-dialect case shows
+    the codec round trip (the proxy passes such streams through), so its signatures stay unwrapped."""
+    tr = relay.Translation(dialects.get(prepared.dialect).StreamDecoder(req),
+                           dialects.get(req.dialect).StreamEncoder(req), prepared.dialect,
+                           relay.failure_for(prepared, {}), sign=not prepared.passthrough)
+    return tr.frames(frames) + tr.close()
 
 
 def _for_client(resp: ir.Response, req: ir.Request, prepared: upstream.Prepared) -> ir.Response:
@@ -114,11 +105,7 @@ def _for_client(resp: ir.Response, req: ir.Request, prepared: upstream.Prepared)
 
 def _assembled(req: ir.Request, prepared: upstream.Prepared, frames: list[sse.Frame]) -> ir.Response:
     decoder = dialects.get(prepared.dialect).StreamDecoder(req)
-    asm = Assembler(req.model)
-    for frame in frames:
-        for d in decoder.feed(frame):
-            asm.feed(d)
-    return asm.result(prepared.dialect)
+    return relay.assemble(req.model, [], frames, decoder).result(prepared.dialect)
 
 
 def _frames(raw: bytes) -> list[sse.Frame]:

@@ -4,18 +4,16 @@ went out (the generator never ran, so its own ``finally`` cannot) or in the midd
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from core import ir, relay, service
+from core import relay
+from core.call import Reply
 from handlers import api
 
-if TYPE_CHECKING:
-    from core.call import Reply
 
-
-async def reply_over(upstream_chunks: list[bytes], released: list[str]) -> Reply:
+def reply_over(upstream_chunks: list[bytes], released: list[str]) -> Reply:
     async def client_stream() -> AsyncIterator[bytes]:
         for chunk in upstream_chunks:
             yield chunk
@@ -23,10 +21,7 @@ async def reply_over(upstream_chunks: list[bytes], released: list[str]) -> Reply
     async def release() -> None:
         released.append("upstream")
 
-    async def on_success(usage: ir.Usage | None, final: bool) -> None:
-        return None
-
-    return await service._reply(relay.Result(stream=relay.Closing(client_stream(), release)), on_success)
+    return Reply(200, stream=relay.Closing(client_stream(), release))
 
 
 async def serve(reply: Reply, fail_on: int) -> list[dict[str, Any]]:
@@ -49,7 +44,7 @@ async def serve(reply: Reply, fail_on: int) -> list[dict[str, Any]]:
 
 async def test_a_client_gone_before_the_headers_still_releases_the_upstream_response() -> None:
     released: list[str] = []
-    reply = await reply_over([b"data: 1\n\n"], released)
+    reply = reply_over([b"data: 1\n\n"], released)
     sent = await serve(reply, fail_on=0)
     assert sent == []
     assert released == ["upstream"]
@@ -57,7 +52,7 @@ async def test_a_client_gone_before_the_headers_still_releases_the_upstream_resp
 
 async def test_a_client_gone_mid_stream_releases_the_upstream_response_at_once() -> None:
     released: list[str] = []
-    reply = await reply_over([b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n"], released)
+    reply = reply_over([b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n"], released)
     sent = await serve(reply, fail_on=2)
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert released == ["upstream"]

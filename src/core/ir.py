@@ -19,15 +19,6 @@ Role = Literal["system", "user", "assistant", "tool"]
 StopReason = Literal["end_turn", "max_tokens", "tool_use", "stop_sequence", "content_filter", "error"]
 ThinkingLevel = Literal["none", "auto", "minimal", "low", "medium", "high", "xhigh", "max"]
 
-# The wire format each upstream kind speaks.
-UPSTREAM_DIALECT: dict[str, Dialect] = {
-    "codex": "openai_responses",
-    "claude": "anthropic",
-    "gemini": "gemini",
-    "openai_compat": "openai_chat",
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Text:
     text: str

@@ -55,7 +55,7 @@ def prepare(req: ir.Request, target: Target, route: Route, call: ClientCall, cfg
         body = payload.apply_rules(body, original, route.upstream_model, cred.kind, cfg.payload,
                                    requested=target.requested)
     cont = None
-    if cred.kind == "codex":
+    if executor.keys_sessions:
         cont = continuity.derive_key(req, call.headers, principal=call.principal, credential_id=cred.id,
                                      secrets=tuple(s for s in (cred.secret, cred.refresh_token) if s),
                                      execution_session=call.execution_session)

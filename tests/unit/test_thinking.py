@@ -316,10 +316,6 @@ def test_unknown_target_format_passes_through() -> None:
     assert thinking.apply_thinking(body, "gpt-5(high)", CHAT, "kimi") is body
 
 
-def test_codex_alias_is_the_responses_dialect() -> None:
-    assert thinking.apply_thinking({}, "gpt-5(low)", "openai", "codex") == {"reasoning": {"effort": "low"}}
-
-
 @pytest.mark.parametrize(("body", "dialect", "intent"), [
     ({"reasoning_effort": "HIGH"}, CHAT, thinking.Intent("level", level="high")),
     (resp("none"), RESP, thinking.Intent("none", 0)),

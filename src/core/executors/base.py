@@ -4,6 +4,7 @@ Contract (one module per kind exposes ``EXECUTOR``, an instance satisfying ``Exe
 
     kind, dialect                     the upstream kind and the wire dialect it speaks
     counts_tokens                     whether the upstream has a count-tokens endpoint
+    keys_sessions                     whether requests carry a continuity key (Codex prompt cache / session)
     upstream_stream(client_stream)    whether to ask the upstream for SSE (Codex: always)
     finalize(body, req, ctx)          forced fields and deletions, run after payload rules (mutates body)
     build(body, req, cred, ctx)       -> transport.UpstreamRequest (URL, headers incl. auth, serialized body)
@@ -47,6 +48,7 @@ class CallContext:
 class Executor(Protocol):
     kind: ClassVar[ir.UpstreamKind]
     counts_tokens: ClassVar[bool]  # the upstream counts prompt tokens itself (Claude, Gemini)
+    keys_sessions: ClassVar[bool]  # requests carry a continuity key: prompt_cache_key and session_id (Codex)
     dialect: ClassVar[ir.Dialect]
 
     def upstream_stream(self, client_stream: bool) -> bool: ...

@@ -39,6 +39,7 @@ _NOT_COUNTED = ("stream", "max_tokens", "temperature", "top_p", "top_k", "stop_s
 class ClaudeExecutor:
     kind: ClassVar[ir.UpstreamKind] = "claude"
     counts_tokens: ClassVar[bool] = True  # has a count-tokens endpoint
+    keys_sessions: ClassVar[bool] = False  # requests carry a continuity key
     dialect: ClassVar[ir.Dialect] = "anthropic"
 
     def upstream_stream(self, client_stream: bool) -> bool:

@@ -38,6 +38,7 @@ _FORWARDED = ("version", "x-codex-turn-metadata", "x-client-request-id")
 class CodexExecutor:
     kind: ClassVar[ir.UpstreamKind] = "codex"
     counts_tokens: ClassVar[bool] = False  # has a count-tokens endpoint
+    keys_sessions: ClassVar[bool] = True  # requests carry a continuity key
     dialect: ClassVar[ir.Dialect] = "openai_responses"
 
     def upstream_stream(self, client_stream: bool) -> bool:

@@ -29,6 +29,7 @@ API_VERSION = "v1beta"
 class GeminiExecutor:
     kind: ClassVar[ir.UpstreamKind] = "gemini"
     counts_tokens: ClassVar[bool] = True  # has a count-tokens endpoint
+    keys_sessions: ClassVar[bool] = False  # requests carry a continuity key
     dialect: ClassVar[ir.Dialect] = "gemini"
 
     def upstream_stream(self, client_stream: bool) -> bool:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 class OpenAICompatExecutor:
     kind: ClassVar[ir.UpstreamKind] = "openai_compat"
     counts_tokens: ClassVar[bool] = False  # has a count-tokens endpoint
+    keys_sessions: ClassVar[bool] = False  # requests carry a continuity key
     dialect: ClassVar[ir.Dialect] = "openai_chat"
 
     def upstream_stream(self, client_stream: bool) -> bool:

@@ -55,23 +55,21 @@ __all__ = [
 FAMILIES: dict[str, str] = {
     "openai_chat": "openai", "openai_responses": "openai", "anthropic": "claude", "gemini": "gemini",
 }
-_FORMAT_ALIASES = {"codex": "openai_responses"}
 # Upstream kind of a catalog model -> its family.
 _KIND_FAMILY = {"codex": "openai", "claude": "claude", "gemini": "gemini"}
 
 
-def apply_thinking(body: dict[str, Any], model: str, from_format: str, to_format: str, *,
+def apply_thinking(body: dict[str, Any], model: str, from_fmt: str, to_fmt: str, *,
                    suffix: ir.Thinking | None = None, support: ThinkingSupport | None = None) -> dict[str, Any]:
-    """Return ``body`` (in dialect ``to_format``) with its thinking fields fitted to ``model``.
+    """Return ``body`` (in dialect ``to_fmt``) with its thinking fields fitted to ``model``.
 
     ``model`` may carry a suffix (``gpt-5(high)``); an explicit ``suffix`` wins over it, and either wins
     over the body. ``support`` defaults to the catalog entry of the base name. Raises BadRequestError when a
     same-family request asks for what the model cannot do. ``body`` itself is never mutated.
     """
-    to_fmt = _format(to_format)
     if to_fmt not in FAMILIES:
         return body
-    from_fmt = _format(from_format) or to_fmt
+    from_fmt = from_fmt or to_fmt
     base, parsed = models.parse_suffix(model)
     wanted = Intent.of_thinking(suffix if suffix is not None else parsed)
     if wanted is None and not wire.present(body, to_fmt):
@@ -98,12 +96,7 @@ def apply_thinking(body: dict[str, Any], model: str, from_format: str, to_format
 
 def read_intent(body: dict[str, Any], dialect: str) -> Intent | None:
     """The thinking intent a body in ``dialect`` carries (None when it asks for nothing)."""
-    return wire.read(body, _format(dialect))
-
-
-def _format(name: str) -> str:
-    name = (name or "").strip().lower()
-    return _FORMAT_ALIASES.get(name, name)
+    return wire.read(body, dialect)
 
 
 def _as_adaptive_effort(intent: Intent, support: ThinkingSupport) -> Intent:

@@ -1,12 +1,13 @@
 """The values one request is made of: what the client sent, what the service needs, what it answers and
 what it did. Handlers build a ``ClientCall`` and ``Deps``; ``service.handle`` returns a ``Reply`` and reports
-an ``Outcome``; relay and upstream read the call. Kept apart from the service so none of them imports it.
+an ``Outcome``; relay and upstream read the call; an attempt on one credential answers ``Whole`` or
+``Streaming`` (from relay, or compaction's emulated turn). Kept apart so none of them imports the service.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,3 +64,24 @@ class Deps:
     state: PoolState
     clock: Callable[[], float] = time.time
     observe: Callable[[Outcome], None] = lambda outcome: None
+
+
+@dataclass(frozen=True, slots=True)
+class Whole:
+    """A whole answer body for the client."""
+
+    body: bytes
+    usage: ir.Usage | None
+    upstream_s: float = 0.0  # waiting on the upstream for its whole body
+
+
+@dataclass(frozen=True, slots=True)
+class Streaming:
+    """A stream whose first output is already buffered: the client's chunks, then (last) the usage."""
+
+    chunks: AsyncGenerator[bytes | ir.Usage, None]
+    release: Callable[[], Awaitable[None]]  # closes the upstream response
+    upstream_s: float = 0.0  # waiting on the upstream for its first output event
+
+
+Answer = Whole | Streaming

@@ -24,7 +24,7 @@ import orjson
 from core import errors, ir, sse
 
 if TYPE_CHECKING:
-    from core.relay import Answer
+    from core.call import Answer
 
 TRIGGER = "compaction_trigger"
 ITEM = "compaction"
@@ -86,11 +86,11 @@ Send = Callable[[ir.Request], Awaitable["Answer"]]
 async def emulate(req: ir.Request, compact: bool, send: Send) -> Answer:
     """Ask the routed model (through ``send``) for the summary; answer as the client asked: the compact
     endpoint's object, or a Responses turn (stream or not) whose only output is the item."""
-    from core import relay
+    from core.call import Streaming, Whole
     from core.dialects.openai_responses import response as openai_responses
 
     result = await send(summary_request(req))
-    if not isinstance(result, relay.Whole):  # the summary request asks for a whole answer
+    if not isinstance(result, Whole):  # the summary request asks for a whole answer
         await result.release()
         raise errors.UpstreamServerError("the upstream streamed the compaction summary")
     answer = openai_responses.parse_response(orjson.loads(result.body or b"{}"))
@@ -103,12 +103,12 @@ async def emulate(req: ir.Request, compact: bool, send: Send) -> Answer:
     if compact:
         body = {"id": rid, "object": "response.compaction", "created_at": int(time.time()), "output": [done],
                 "usage": openai_responses.render_usage(usage)}
-        return relay.Whole(orjson.dumps(body), usage)
+        return Whole(orjson.dumps(body), usage)
     final = openai_responses.response_object(req, rid=rid, created=int(time.time()), model=req.model,
                                              status="completed", output=[done], usage=usage)
     if not req.stream:
-        return relay.Whole(orjson.dumps(final), usage)
-    return relay.Streaming(_events(final, done, usage), _nothing_to_release)
+        return Whole(orjson.dumps(final), usage)
+    return Streaming(_events(final, done, usage), _nothing_to_release)
 
 
 async def _nothing_to_release() -> None:

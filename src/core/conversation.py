@@ -75,7 +75,7 @@ class Conversation:
         """``generate: false`` (Codex's warm-up): answered here, no upstream call. Its input is remembered,
         so the next turn may send only what follows it."""
         rid = "resp_" + os.urandom(12).hex()
-        response = {"id": rid, "object": "response", "created_at": int(time.time()), "status": "completed",
+        response: dict[str, Any] = {"id": rid, "object": "response", "created_at": int(time.time()), "status": "completed",
                     "model": body.get("model"), "output": [], "error": None, "incomplete_details": None,
                     "usage": {"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
                               "output_tokens": 0, "output_tokens_details": {"reasoning_tokens": 0},

@@ -18,12 +18,13 @@ import orjson
 
 from core import dialects, errors, ir, signatures, sse
 from core.assemble import Assembler
+from core.call import Streaming, Whole
 from core.executors import transport
 
 if TYPE_CHECKING:
     import httpx
 
-    from core.call import Deps
+    from core.call import Answer, Deps
     from core.models import Route
     from core.upstream import Prepared
 
@@ -38,25 +39,6 @@ JSON_HEADERS = {"content-type": "application/json"}
 SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
-@dataclass(frozen=True, slots=True)
-class Whole:
-    """A whole answer body for the client."""
-
-    body: bytes
-    usage: ir.Usage | None
-    upstream_s: float = 0.0  # waiting on the upstream for its whole body
-
-
-@dataclass(frozen=True, slots=True)
-class Streaming:
-    """A stream whose first output is already buffered: the client's chunks, then (last) the usage."""
-
-    chunks: AsyncGenerator[bytes | ir.Usage, None]
-    release: Callable[[], Awaitable[None]]  # closes the upstream response
-    upstream_s: float = 0.0  # waiting on the upstream for its first output event
-
-
-Answer = Whole | Streaming
 
 
 async def send(prep: Prepared, route: Route, req: ir.Request, deps: Deps) -> Answer:

@@ -28,7 +28,7 @@ from core import (
     signatures,
     upstream,
 )
-from core.call import ClientCall, Deps, Outcome, Reply
+from core.call import Answer, ClientCall, Deps, Outcome, Reply, Whole
 from core.errors import ProxyError, UpstreamError
 
 if TYPE_CHECKING:
@@ -161,9 +161,9 @@ async def _run(req: ir.Request, target: Target, snap: Snapshot, call: ClientCall
     raise errors.UpstreamError(f"upstream failed: {last.message}", status=502)
 
 
-async def _reply(answer: relay.Answer, commit: _Commit) -> Reply:
+async def _reply(answer: Answer, commit: _Commit) -> Reply:
     await commit.succeeded()
-    if isinstance(answer, relay.Whole):
+    if isinstance(answer, Whole):
         await commit.count(answer.usage)
         return Reply(200, answer.body, headers=dict(relay.JSON_HEADERS))
     stream = relay.Closing(_counted(answer.chunks, commit), answer.release)
@@ -199,7 +199,7 @@ async def _count_tokens(req: ir.Request, target: Target, snap: Snapshot, call: C
                 raise
             log.info("count_tokens on %s failed: %s", route.cred.id, err.message)
             continue
-        if isinstance(answer, relay.Whole):  # counting endpoints answer whole bodies
+        if isinstance(answer, Whole):  # counting endpoints answer whole bodies
             return Reply(200, answer.body, headers=dict(relay.JSON_HEADERS))
         await answer.release()
     tokens = max(1, len(orjson.dumps(req.original)) // 4)
@@ -216,7 +216,7 @@ async def _cool(deps: Deps, route: Route, target: Target, err: UpstreamError) ->
     await deps.state.cool_down(route.cred, target.group, err.kind, err.retry_after)
 
 
-async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Answer:
+async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> Answer:
     """One try on one credential. Compaction that the upstream cannot do itself (every kind but Codex) is
     emulated with a summary from the same credential (``core.compaction``)."""
     compacting = call.compact or (req.dialect == "openai_responses" and compaction.is_trigger(req.original))
@@ -225,7 +225,7 @@ async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCa
     return await _send(req, target, route, call, deps)
 
 
-async def _send(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> relay.Answer:
+async def _send(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> Answer:
     prepared = upstream.prepare(req, target, route, call, deps.config)
     if prepared.continuity is not None:
         continuity.log_diagnostics(prepared.continuity, credential_id=route.cred.id,

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core import conversation, dialects, errors, service, sse
+from core.call import ClientCall, Reply
 from handlers import api
 
 if TYPE_CHECKING:

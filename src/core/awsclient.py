@@ -26,4 +26,4 @@ def client(service: str, **kwargs: Any) -> Any:
     """``boto3.client(service, **kwargs)`` with ``client_config()``."""
     import boto3
 
-    return boto3.client(service, config=client_config(), **kwargs)  # type: ignore[call-overload]
+    return boto3.client(service, config=client_config(), **kwargs)

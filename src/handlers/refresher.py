@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from core import errors
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
     from core.config import Config
@@ -85,7 +87,7 @@ async def run(config: Config, *, now: float | None = None, http: httpx.AsyncClie
 def count_states(creds: list[Credential], cooldowns: dict[tuple[str, str], float]) -> dict[str, int]:
     """Credentials per state (every state in STATES, zeros included, so alarms see the all-clear too)."""
     cooling = {cred_id for cred_id, _ in cooldowns}
-    tests = {
+    tests: dict[str, Callable[[Credential], bool]] = {
         "disabled": lambda c: c.disabled,
         "needs-login": lambda c: getattr(c, "state", None) == "needs-login" or bool(getattr(c, "needs_login", False)),
         "cooling": lambda c: c.id in cooling,

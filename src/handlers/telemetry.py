@@ -141,7 +141,8 @@ class RequestIds:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         token = _request_ids.set(request_ids(scope))
         try:
             await self.app(scope, receive, send)

@@ -131,7 +131,7 @@ def build(kind: FailureKind, upstream_status: int | None, detail: ErrorDetail,
     """The error class for ``kind``; the message says what happened without echoing credentials."""
     lifted = detail.message[:_TEXT_LIMIT] or "no message"
     shown = upstream_status or "in-stream"
-    common = {"kind": kind, "upstream_status": upstream_status, "code": detail.code}
+    common: dict[str, Any] = {"kind": kind, "upstream_status": upstream_status, "code": detail.code}
     if kind == "bad-request":
         return errors.UpstreamRejectedError(lifted, status=upstream_status or 400, param=detail.param, **common)
     if kind in ("auth", "forbidden"):  # upstream auth messages may echo parts of the key: never lift them
@@ -173,7 +173,8 @@ def _event_error(payload: Any, dialect: ir.Dialect) -> Any:
         return None
     if dialect == "openai_responses":
         if payload.get("type") == "response.failed" or payload.get("status") == "failed":
-            response = payload.get("response") if isinstance(payload.get("response"), dict) else payload
+            response = payload.get("response")
+            response = response if isinstance(response, dict) else payload
             return {"error": response.get("error") or {}}
         return payload if payload.get("type") == "error" else None
     if dialect == "anthropic":

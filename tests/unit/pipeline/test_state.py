@@ -43,8 +43,9 @@ async def test_a_cooldown_is_visible_in_the_cached_snapshot_at_once() -> None:
     pool, clock = state()
     snap = await pool.snapshot()
     cred = snap.credentials[0]
-    await pool.cool_down(cred, "gpt-5-codex", 30.0, "UpstreamRateLimitError")
-    assert (await pool.snapshot()).cooldowns[(cred.id, "gpt-5-codex")] == clock.now + 30.0
+    rest = await pool.cool_down(cred, "gpt-5-codex", "rate-limit", 30.0)
+    assert rest is not None
+    assert (await pool.snapshot()).cooldowns[(cred.id, "gpt-5-codex")] == clock.now + rest.seconds
 
 
 async def test_a_pin_is_written_when_it_moves_and_not_while_fresh() -> None:

@@ -218,10 +218,12 @@ async def _cool(deps: Deps, route: Route, target: Target, err: UpstreamError) ->
 
 async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> Answer:
     """One try on one credential. Compaction that the upstream cannot do itself (every kind but Codex) is
-    emulated with a summary from the same credential (``core.compaction``)."""
+    emulated with a summary from the same credential (``core.dialects.openai_responses.compact``)."""
     compacting = call.compact or (req.dialect == "openai_responses" and compaction.is_trigger(req.original))
     if compacting and route.cred.kind != "codex":
-        return await compaction.emulate(req, call.compact, lambda ask: _send(ask, target, route, call, deps))
+        from core.dialects.openai_responses import compact
+
+        return await compact.emulate(req, call.compact, lambda ask: _send(ask, target, route, call, deps))
     return await _send(req, target, route, call, deps)
 
 

@@ -14,9 +14,6 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # Circles another piece of work is cutting; each entry names who removes it.
 _PENDING: set[frozenset[str]] = {
     frozenset({"handlers.api", "handlers.websocket"}),  # issue 16: the WebSocket route reuses api's client auth
-    # issue 16: compaction's summary markers (read by the Responses parser) beside its emulated turn (which
-    # renders Responses objects)
-    frozenset({"core.compaction", "core.dialects.openai_responses", "core.dialects.openai_responses.request"}),
 }
 
 

@@ -63,10 +63,11 @@ class Wire:
                 return message
 
             async def send_end(message: dict[str, Any]) -> None:
-                await send(message)
+                # noted as the last bytes are handed over: Codex may exit before ``send`` returns
                 if message["type"] == "http.response.body" and not message.get("more_body"):
                     with self.lock:
                         self.answered.append(time.monotonic())
+                await send(message)
 
             return await app(scope, receive_frame, send_end)
 
@@ -77,9 +78,14 @@ class Wire:
 
 
 @pytest.fixture
-def serve(upstream: FakeUpstream, tmp_path: Path) -> Iterator[Callable[..., tuple[ThreadedServer, Wire]]]:
+def serve(upstream: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+          ) -> Iterator[Callable[..., tuple[ThreadedServer, Wire]]]:
     from core import config as cfgmod
     from handlers import api
+
+    # The environment overrides the config file (keys, Lambda): none may be left over from other tests.
+    for name in ("CLIPROXY_API_KEYS", "CLIPROXY_ENCRYPTION_KEY", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
 
     servers: list[ThreadedServer] = []
 

@@ -42,6 +42,7 @@ UPSTREAM_SECTIONS = ("codex-api-key", "claude-api-key", "gemini-api-key", "opena
 
 _exported = False
 _upstream: dict[str, Any] = {}
+_upstream_raw: str | None = None
 
 
 def on_lambda() -> bool:
@@ -51,7 +52,7 @@ def on_lambda() -> bool:
 def export_secrets(client: Any = None) -> None:
     """Read the stack's secrets once per process: client keys and encryption key into the environment, the
     upstream key sections for ``load_config``. Also switches logging to Powertools' structured JSON."""
-    global _exported, _upstream
+    global _exported, _upstream, _upstream_raw
     if _exported:
         return
     from handlers import telemetry
@@ -68,7 +69,25 @@ def export_secrets(client: Any = None) -> None:
                 else values[target].strip()
     _upstream = upstream_sections(values[UPSTREAM_SECRET], wanted[UPSTREAM_SECRET]) \
         if UPSTREAM_SECRET in values else {}
+    _upstream_raw = values.get(UPSTREAM_SECRET)
     _exported = True
+
+
+def upstream_changed() -> bool:
+    """Re-read the upstream keys secret (``handlers.secrets`` caches it for 5 minutes); True when its value
+    differs from the one the config was built with, which ``load_config`` then uses. Blocking: call it from
+    a worker thread."""
+    global _upstream, _upstream_raw
+    secret_id = os.environ.get(UPSTREAM_SECRET)
+    if not _exported or not secret_id:
+        return False
+    from handlers import secrets
+
+    value = secrets.secret_value(secret_id)
+    if value == _upstream_raw:
+        return False
+    _upstream, _upstream_raw = upstream_sections(value, secret_id), value
+    return True
 
 
 def read_secrets(ids: dict[str, str], client: Any = None) -> dict[str, str]:
@@ -154,5 +173,5 @@ def load_config(explicit: str | None = None) -> Config:
 
 def reset() -> None:
     """Forget what was read (tests)."""
-    global _exported, _upstream
-    _exported, _upstream = False, {}
+    global _exported, _upstream, _upstream_raw
+    _exported, _upstream, _upstream_raw = False, {}, None

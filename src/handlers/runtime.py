@@ -1,7 +1,9 @@
 """Process-wide objects built once, lazily: config, the store, the shared upstream client, pool state.
 
 Built on the first request rather than at import, so `import handlers.api` stays cheap on a cold start;
-rebuilt if the event loop changes (the buffered Lambda handler may run each event on a new loop).
+rebuilt if the event loop changes (the buffered Lambda handler may run each event on a new loop). On Lambda a
+warm instance asks for the upstream keys secret again every minute (``handlers.secrets`` caches it 5 minutes)
+and rebuilds the pool from the new keys when it changed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from core.config import Config
 
 log = logging.getLogger("cliproxy")
+SECRETS_CHECK_S = 60.0  # how often a warm instance asks the (5-minute cached) upstream keys secret again
 
 
 @dataclass
@@ -30,17 +33,43 @@ class Runtime:
     _deps: Deps | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _lock: asyncio.Lock | None = None
+    _secrets_checked: float = 0.0
 
     async def deps(self) -> Deps:
         loop = asyncio.get_running_loop()
-        if self._deps is not None and self._loop is loop:
-            return self._deps
-        if self._lock is None or self._loop is not loop:
-            self._lock, self._loop, self._deps = asyncio.Lock(), loop, None
-        async with self._lock:
-            if self._deps is None:
-                self._deps = await _build(self.config, self.clock)
+        if self._deps is None or self._loop is not loop:
+            if self._lock is None or self._loop is not loop:
+                self._lock, self._loop, self._deps = asyncio.Lock(), loop, None
+            async with self._lock:
+                if self._deps is None:
+                    self._deps = await _build(self.config, self.clock)
+            self._secrets_checked = self._secrets_checked or self.clock()  # init has just read them
+        if self.clock() - self._secrets_checked >= SECRETS_CHECK_S and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+            await self._reload_upstream_keys()
         return self._deps
+
+    async def _reload_upstream_keys(self) -> None:
+        """On Lambda: a changed upstream keys secret becomes the config's credentials, without a cold start
+        (the store and the upstream client stay; only the pool state is rebuilt from the new config)."""
+        from dataclasses import replace
+
+        from core.state import PoolState
+        from handlers import lambda_config
+
+        self._secrets_checked = self.clock()
+        try:
+            if not await asyncio.to_thread(lambda_config.upstream_changed):
+                return
+            config = await asyncio.to_thread(lambda_config.load_config)
+        except Exception as exc:  # noqa: BLE001 - keep serving with the keys we have; say which kind failed
+            log.error("upstream keys secret not reloaded: %s", type(exc).__name__)
+            return
+        self.config = replace(config, api_keys=self.config.api_keys)
+        deps = self._deps
+        if deps is not None:
+            self._deps = replace(deps, config=self.config,
+                                 state=PoolState(self.config, deps.state.store, clock=self.clock))
+        log.info("upstream keys reloaded from their secret: %d credentials", len(self.config.credentials))
 
     async def close(self) -> None:
         deps, self._deps = self._deps, None

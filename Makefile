@@ -27,7 +27,8 @@ clis:
 test: install sam-test clis typecheck
 	$(BIN)/python -m pytest
 
-bench: install
+# sam-build + sam-check first: the cold-start figure runs the built bundle (python3.12 + the layer's x86_64 twin)
+bench: install sam-build sam-check
 	$(BIN)/python -m bench $(if $(PEERS),--peers $(PEERS),)
 
 # ruff, plus the template: sam validate --lint + the translated-template check, cfn-lint and checkov

@@ -6,7 +6,7 @@ SAM_SH := scripts/sam.sh
 sam-install:
 	$(SAM_SH) install
 
-# sam validate --lint, plus the translated-template check (streaming really reaches the integration)
+# sam validate --lint, plus the translated-template check (streaming, stage, caps, alarms, IAM, secrets...)
 sam-lint:
 	$(SAM_SH) lint
 
@@ -14,7 +14,8 @@ sam-lint:
 sam-build:
 	$(SAM_SH) build
 
-# the built bundle imports handlers.api on python3.12 and stays under Lambda's 250 MB unzipped limit
+# the built bundle imports handlers.api on python3.12, stays under Lambda's 250 MB unzipped limit and has no
+# key-shaped value in a bundled config
 sam-check:
 	$(SAM_SH) check
 

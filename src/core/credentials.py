@@ -55,6 +55,7 @@ class Credential:
     excluded_models: tuple[str, ...] = ()  # globs with "*"
     model_thinking: dict[str, ThinkingSupport] = field(default_factory=dict)  # compat models' declared support
     disabled: bool = False
+    needs_login: str | None = None  # why the refresh token is dead (invalid_grant, ...): unused until a new login
     version: int = 0  # optimistic-write version in the store
     source: Literal["config", "store"] = "config"
     extra: dict[str, Any] = field(default_factory=dict)  # non-secret metadata kept from imports (plan type, ...)

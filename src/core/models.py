@@ -98,7 +98,7 @@ class Index:
         self._routes: dict[str, list[Route]] = {}
         self._owner: dict[str, str] = {}
         for cred in creds:
-            if cred.disabled:
+            if cred.disabled or cred.needs_login:
                 continue
             for alias, name in served_models(cred).items():
                 self._add(alias, Route(cred, name), cred.provider)

@@ -6,13 +6,14 @@ refresh lease (``store``) around ``refresh_codex`` / ``refresh_claude`` and pers
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -20,6 +21,8 @@ from core import errors
 from core.executors import classify, transport
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     import httpx
 
     from core import ir
@@ -28,9 +31,14 @@ if TYPE_CHECKING:
 CODEX_TOKEN_URL = "https://auth.openai.com/oauth/token"
 CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 CODEX_SCOPE = "openid profile email"
-CLAUDE_TOKEN_URL = "https://console.anthropic.com/v1/oauth/token"
+CLAUDE_TOKEN_URL = "https://platform.claude.com/v1/oauth/token"  # as Claude Code 2.1.197 posts
 CLAUDE_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
+T = TypeVar("T")
 _OPENAI_AUTH_CLAIM = "https://api.openai.com/auth"
+# Token endpoint codes that mean the refresh token is dead: only a new login brings the account back.
+NEEDS_LOGIN_CODES = frozenset({"invalid_grant", "refresh_token_reused", "refresh_token_expired"})
+REFRESH_TRIES = 3
+REFRESH_BACKOFF_S = 1.0  # doubled after each transient failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,24 @@ async def refresh_claude(http: httpx.AsyncClient, refresh_token: str, token_url:
     account = answer.get("account")
     email = account.get("email_address") if isinstance(account, dict) else None
     return _grant(answer, email=email if isinstance(email, str) else None)
+
+
+def needs_login_reason(err: errors.ProxyError) -> str | None:
+    """The token endpoint's code when a refresh failure means "log in again", else None."""
+    return err.code if isinstance(err, errors.UpstreamAuthError) and err.code in NEEDS_LOGIN_CODES else None
+
+
+async def refresh_with_retry(refresh: Callable[[], Awaitable[T]], *, tries: int = REFRESH_TRIES) -> T:
+    """``refresh()``, retried with backoff (1 s, 2 s...) while it fails transiently (timeout, 5xx, drop).
+    A refusal (the token endpoint's 4xx) is final at once: retrying a spent token cannot help."""
+    for attempt in range(tries):
+        try:
+            return await refresh()
+        except (errors.UpstreamTimeoutError, errors.UpstreamServerError):
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(REFRESH_BACKOFF_S * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def apply_grant(cred: Credential, grant: TokenGrant, *, now: float | None = None) -> Credential:

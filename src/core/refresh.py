@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from core import errors, executors
+from core import errors, executors, oauth
 from core.store import records
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ _LEASE_TRIES = 100
 
 
 def refreshable(cred: Credential) -> bool:
-    return cred.auth_type == "oauth" and bool(cred.refresh_token)
+    """An OAuth credential with a refresh token the provider has not declared dead (``needs_login``)."""
+    return cred.auth_type == "oauth" and bool(cred.refresh_token) and not cred.needs_login
 
 
 def needed(cred: Credential, now: float) -> bool:
@@ -87,7 +88,8 @@ class Refresh:
             return Refreshed(latest, changed=True)  # refreshed between our read and our lease
         executor = executors.get(latest.kind)
         try:
-            new = await executor.refresh(latest, self.http, self.oauth.token_url(latest.kind))
+            new = await oauth.refresh_with_retry(
+                lambda: executor.refresh(latest, self.http, self.oauth.token_url(latest.kind)))
         except errors.UpstreamError as err:
             return await self._failed(latest, err)
         new = replace(new, version=latest.version)
@@ -98,8 +100,18 @@ class Refresh:
 
     async def _failed(self, cred: Credential, err: errors.UpstreamError) -> Refreshed:
         """The exchange failed. The token may have been spent by a writer whose lease ran out: its tokens
-        beat giving up. Otherwise the error goes to the caller (a request rotates; the refresher counts it)."""
+        beat giving up. Otherwise the failure is kept for operators, a dead refresh token
+        (``oauth.NEEDS_LOGIN_CODES``) marks the credential ``needs_login`` (out of the pool, never refreshed
+        again, until a new login or import of the account), and the error goes to the caller (a request
+        rotates; the refresher counts it)."""
         again = await records.get_credential(self.store, cred.id)
         if again is not None and again.version != cred.version:
             return Refreshed(again, changed=True)
+        now = self.clock()
+        await records.note_error(self.store, cred.id, err.status, err.code or err.kind, now)
+        reason = oauth.needs_login_reason(err)
+        if reason is not None and cred.source == "store":
+            marked = replace(cred, needs_login=reason)
+            if await records.save_credential(self.store, marked, expected_version=cred.version):
+                log.warning("credential %s needs a new login (refresh refused: %s)", cred.id, reason)
         raise err

@@ -214,6 +214,7 @@ def _exhausted(target: Target, retry_at: float | None, now: float) -> errors.Poo
 
 async def _cool(deps: Deps, route: Route, target: Target, err: UpstreamError) -> None:
     await deps.state.cool_down(route.cred, target.group, err.kind, err.retry_after)
+    await deps.state.note_error(route.cred.id, err)
 
 
 async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> Answer:

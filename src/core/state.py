@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core import models, pool, refresh
+from core import errors, models, pool, refresh
 from core.store import records
 
 if TYPE_CHECKING:
@@ -118,6 +118,11 @@ class PoolState:
         snap.cooldowns.pop(key, None)
         await records.clear_cooldown(self.store, cred.id, group)
 
+    async def note_error(self, cred_id: str, err: errors.ProxyError) -> None:
+        """The credential's last failure, for operators: status and type, never the upstream's text."""
+        kind = err.code or getattr(err, "kind", None) or type(err).__name__
+        await records.note_error(self.store, cred_id, err.status, kind, self.clock())
+
     async def get_pin(self, provider: str, session: str, group: str) -> tuple[str, float] | None:
         """(credential id, expiry) of the session's pin, if any."""
         return await records.get_pin(self.store, provider, session, group, self.clock())
@@ -154,8 +159,12 @@ class PoolState:
             return cred
         lock = self._refresh_locks.setdefault(cred.id, asyncio.Lock())
         async with lock:
-            done = await refresh.Refresh(self.store, http, self.config.oauth, self.owner, self.clock).run(
-                cred, force=force)
+            try:
+                done = await refresh.Refresh(self.store, http, self.config.oauth, self.owner, self.clock).run(
+                    cred, force=force)
+            except errors.UpstreamError:
+                self.invalidate()  # the failure may have marked the credential needs-login
+                raise
         if done.changed:
             self.invalidate()
         return done.cred

@@ -192,7 +192,7 @@ async def test_dynamodb_calls_per_request(moto_dynamodb: None, upstream: FakeUps
     for reads, writes, ops in steady_pinned + steady_home:
         assert (reads, writes, ops["UpdateItem"]) == (1, 1, 1)  # the pin read; the usage ADD, nothing else
     assert new_session[:2] == (1, 1)  # the pin read (a miss); its home credential needs no pin record
-    assert failover[:2] == (1, 3)  # the pin read; the cooldown, the moved pin, the usage ADD
+    assert failover[:2] == (1, 4)  # the pin read; the cooldown, the last error, the moved pin, the usage ADD
     assert reload[2] == {"Query": 2, "GetItem": 1, "UpdateItem": 1}  # every few seconds: credentials and cooldowns
     with capsys.disabled():
         print(f"\nDynamoDB calls per request: steady (pinned) {steady_pinned[0][2]}, steady (home) "

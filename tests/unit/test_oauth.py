@@ -71,7 +71,7 @@ async def test_claude_refresh_posts_json_to_the_given_url_and_keeps_an_unrotated
 
 
 def test_claude_default_token_url():
-    assert oauth.CLAUDE_TOKEN_URL == "https://console.anthropic.com/v1/oauth/token"
+    assert oauth.CLAUDE_TOKEN_URL == "https://platform.claude.com/v1/oauth/token"  # Claude Code 2.1.197
 
 
 @pytest.mark.parametrize(("status", "body"), [

@@ -8,6 +8,7 @@ whole set without a table scan: credentials and cooldowns each live under one pa
     COOLDOWNS         / <cred_id>#<model|*>    cooldown: ``cred_id``, ``model``, ``until``, ``reason`` (the failure
                                                kind), ``level`` (backoff exponent), ``ttl`` = until (+ BACKOFF_KEEP_S
                                                when it carries a level, so the next failure doubles from it)
+    ERRORS            / <cred_id>              the credential's last failure: ``status``, ``type``, ``at`` (no text)
     AFF#<provider>#<session_key> / <model_group>   affinity pin: ``cred_id``, ``ttl`` (sliding: re-pinned on success)
     USAGE#<YYYY-MM-DD> / <cred_id>#<model>#<client>   counters added atomically per request (``requests``,
                                                 ``errors``, ``input_tokens``, ...); model and client name are
@@ -100,7 +101,8 @@ def credential_item(cred: Credential, cipher: Cipher) -> Item:
         "auth_type": cred.auth_type, "expires_at": cred.expires_at, "account_id": cred.account_id,
         "email": cred.email, "base_url": cred.base_url, "prefix": cred.prefix, "priority": cred.priority,
         "headers": dict(cred.headers), "models": [{"name": m.name, "alias": m.alias} for m in cred.models],
-        "excluded_models": list(cred.excluded_models), "disabled": cred.disabled, "version": cred.version,
+        "excluded_models": list(cred.excluded_models), "disabled": cred.disabled, "needs_login": cred.needs_login,
+        "version": cred.version,
         "model_thinking": {name: _thinking_dict(t) for name, t in cred.model_thinking.items()},
         "extra": dict(cred.extra),
     }
@@ -122,7 +124,8 @@ def credential_from_item(item: Item, cipher: Cipher) -> Credential:
         models=tuple(ModelAlias(name=m["name"], alias=m.get("alias") or m["name"]) for m in item.get("models") or []),
         excluded_models=tuple(item.get("excluded_models") or ()),
         model_thinking={n: _thinking_from(t) for n, t in (item.get("model_thinking") or {}).items()},
-        disabled=bool(item.get("disabled")), version=int(item.get("version") or 0), source="store",
+        disabled=bool(item.get("disabled")), needs_login=item.get("needs_login"),
+        version=int(item.get("version") or 0), source="store",
         extra=dict(item.get("extra") or {}), **secrets,
     )
 
@@ -203,6 +206,30 @@ async def load_cooldowns(store: Store, now: float) -> dict[tuple[str, str], floa
         for item in await store.query(COOLDOWNS_PK)
         if item["until"] > now
     }
+
+
+async def clear_cooldowns(store: Store, cred_id: str) -> int:
+    """Drop every cooldown of ``cred_id``; returns how many there were."""
+    items = await store.query(COOLDOWNS_PK, f"{cred_id}#")
+    for item in items:
+        await store.delete(COOLDOWNS_PK, item["sk"])
+    return len(items)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Last errors (shown to operators; status and type only, never an upstream message that may quote a token)
+
+ERRORS_PK = "ERRORS"
+_ERROR_KEEP_S = 7 * 86400.0
+
+
+async def note_error(store: Store, cred_id: str, status: int, kind: str, now: float) -> None:
+    await store.put({"pk": ERRORS_PK, "sk": cred_id, "status": status, "type": kind, "at": now,
+                     "ttl": now + _ERROR_KEEP_S})
+
+
+async def load_errors(store: Store) -> dict[str, Item]:
+    return {item["sk"]: item for item in await store.query(ERRORS_PK)}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -83,7 +83,9 @@ def test_refused_refresh_is_reported_and_the_record_kept(on_lambda: Any) -> None
 
     assert report["failed"] == ["codex-dead"] and report["refreshed"] == []
     kept = _stored(on_lambda, "codex-dead")
-    assert (kept.version, kept.access_token, kept.refresh_token) == (1, "at-codex-dead", "rt-dead")
+    assert (kept.access_token, kept.refresh_token, kept.needs_login) == ("at-codex-dead", "rt-dead", "invalid_grant")
+    assert invoke(on_lambda)["failed"] == []  # needs-login: not tried again until a new login
+    assert on_lambda.fake.refresh_uses["rt-dead"] == 2
 
 
 def test_api_key_credentials_and_tokens_without_expiry_are_not_touched(on_lambda: Any) -> None:

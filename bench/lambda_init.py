@@ -112,7 +112,11 @@ class LambdaProcess:
     def __init__(self, code: Bundle, env: dict[str, str], config: Path) -> None:
         self.code, self.port = code, free_port()
         self._bin = Path(tempfile.mkdtemp(prefix="lambda-bin-"))
-        (self._bin / "python3").symlink_to(code.python)  # run.sh execs `python3`, Lambda's runtime interpreter
+        # run.sh execs `python3`, Lambda's runtime interpreter. A wrapper, not a symlink: a venv's python
+        # reached through a symlink elsewhere does not find its pyvenv.cfg, so it loses the venv's packages.
+        wrapper = self._bin / "python3"
+        wrapper.write_text(f'#!/bin/sh\nexec "{code.python}" "$@"\n')
+        wrapper.chmod(0o755)
         self.env = {
             "PATH": f"{self._bin}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": os.environ.get("HOME", "/tmp"),
             "LAMBDA_TASK_ROOT": str(code.root), "PORT": str(self.port), "AWS_LAMBDA_FUNCTION_NAME": "cliproxy-ApiFunction",

@@ -8,6 +8,7 @@ file names (hence the ``test_lambda_`` prefixes) and helpers reach the tests as 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -74,6 +75,16 @@ def upstream_keys_secret(fake: FakeUpstream) -> str:
         "claude-api-key": [{"api-key": UPSTREAM_KEYS["claude"], "base-url": fake.url}],
         "codex-api-key": [{"api-key": UPSTREAM_KEYS["codex"], "base-url": fake.codex_base_url}],
     }).decode()
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """The Lambda init exports secrets into os.environ (as it does on Lambda); undo that after each test so
+    a proxy started by a later test does not inherit this test's client keys."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from core.credentials import ThinkingSupport
 
 _DATE = re.compile(r"-\d{8}$")
+# Model families by name: an id the catalog does not know still goes to the credentials of its family's kind.
+_FAMILIES = (("claude", re.compile(r"claude-")), ("codex", re.compile(r"(?:gpt-|codex-|o\d)")),
+             ("gemini", re.compile(r"gemini-")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,12 @@ def lookup(model: str) -> ModelEntry | None:
     """The catalog entry for a base model name (no suffix), matched case-insensitively, dates optional."""
     name = model.strip().lower().removeprefix("models/")
     return _BY_NAME.get(name)
+
+
+def family_of(model: str) -> str | None:
+    """The upstream kind whose credentials serve an unknown model of this name (``claude-opus-9`` -> claude)."""
+    name = model.strip().lower().removeprefix("models/")
+    return next((kind for kind, pattern in _FAMILIES if pattern.match(name)), None)
 
 
 def thinking_support(model: str, *, declared: ThinkingSupport | None = None) -> ThinkingSupport | None:

@@ -2,7 +2,10 @@
 
 A client model name may carry a credential-group prefix (``team/gpt-5``), an alias from config, and a
 thinking suffix (``gpt-5-codex(high)``, ``gemini-2.5-pro(8192)``). The index is built once per pool
-snapshot, so resolving a request is a dict lookup.
+snapshot, so resolving a request is a dict lookup. A name nobody lists but whose family is known
+(``claude-*``, ``gpt-*``/``codex-*``/``o<digit>*``, ``gemini-*``) goes to that family's credentials that serve
+the catalog (no ``models`` list of their own), under the client's own spelling: clients move their default
+model before any catalog does.
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ class Index:
     def __init__(self, creds: tuple[Credential, ...]) -> None:
         self._routes: dict[str, list[Route]] = {}
         self._owner: dict[str, str] = {}
+        self._family: dict[tuple[str, str], list[Credential]] = {}  # (prefix or "", kind) -> catalog credentials
         for cred in creds:
             if cred.disabled or cred.needs_login:
                 continue
@@ -104,6 +108,10 @@ class Index:
                 self._add(alias, Route(cred, name), cred.provider)
                 if cred.prefix:
                     self._add(f"{cred.prefix}/{alias}", Route(cred, name), cred.provider)
+            if not cred.models:
+                self._family.setdefault(("", cred.kind), []).append(cred)
+                if cred.prefix:
+                    self._family.setdefault((cred.prefix, cred.kind), []).append(cred)
 
     def _add(self, model_id: str, route: Route, owner: str) -> None:
         self._routes.setdefault(model_id, []).append(route)
@@ -131,7 +139,16 @@ class Index:
             entry = catalog.lookup(rest)
             if entry is not None and (found := self._routes.get(f"{prefix}{sep}{entry.id}")):
                 routes = [Route(r.cred, rest) if r.upstream_model == entry.id else r for r in found]
+            elif entry is None:
+                routes = self._family_routes(prefix, rest)
         return routes
+
+    def _family_routes(self, prefix: str, model: str) -> list[Route] | None:
+        """An unknown model of a known family: that family's catalog credentials (exclusions still apply)."""
+        kind = catalog.family_of(model)
+        creds = self._family.get((prefix, kind), []) if kind else []
+        routes = [Route(cred, model) for cred in creds if not _excluded(model, model, cred.excluded_models)]
+        return routes or None
 
     def listing(self) -> list[ListedModel]:
         return [ListedModel(mid, self._owner[mid]) for mid in sorted(self._routes)]

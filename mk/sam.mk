@@ -25,7 +25,8 @@ sam-test:
 sam-deploy: sam-build
 	$(SAM_SH) -- deploy --guided
 
-# sam local: the buffered function under Docker (../shared/tools/sam-local.sh) on http://127.0.0.1:$(SAM_LOCAL_PORT)
+# sam local: template.yaml's buffered function, built for the host, under Docker (scripts/lambda_docker.sh: the
+# user's Docker, or a private dockerd with the Lambda base image pulled or built offline) on http://127.0.0.1:$(SAM_LOCAL_PORT)
 # SAM_LOCAL_CONFIG=path/to/config.yaml picks the config (default deploy/config.samlocal.yaml); Ctrl-C stops it.
 SAM_LOCAL_PORT ?= 3000
 .PHONY: sam-local

@@ -135,7 +135,13 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
         return await models(request, "gemini")
 
     async def healthz(request: Request) -> Response:
-        return Response(b'{"status":"ok"}', media_type="application/json")
+        if request.query_params.get("deep") in (None, "", "0", "false"):
+            return Response(b'{"status":"ok"}', media_type="application/json")
+        try:
+            authenticate(request, rt.config)
+        except errors.ClientAuthError as err:
+            return error_response("openai_chat", err)
+        return await deep_health(rt)
 
     return [
         ("/v1/chat/completions", chat, ["POST"]),
@@ -153,6 +159,26 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
         ("/v1beta/models", list_gemini_models, ["GET"]),
         ("/healthz", healthz, ["GET", "HEAD"]),
     ]
+
+
+async def deep_health(rt: runtime.Runtime) -> Response:
+    """``/healthz?deep=1``: the config and the store checked as at start-up; 503 names what is not ready."""
+    from core import readiness
+
+    config_bad = readiness.config_problems(rt.config)
+    store_bad: list[str] = []
+    if not config_bad:
+        try:
+            store = (await rt.deps()).state.store
+        except Exception:  # noqa: BLE001 - store_problems opens the store itself and says why it fails
+            store = None
+        store_bad = await readiness.store_problems(rt.config, store)
+    checks = {"config": "not ready" if config_bad else "ok",
+              "store": "not checked" if config_bad else "not ready" if store_bad else "ok"}
+    if config_bad or store_bad:
+        body = {"status": "not ready", "checks": checks, "problems": config_bad + store_bad}
+        return Response(orjson.dumps(body), status_code=503, media_type="application/json")
+    return Response(orjson.dumps({"status": "ok", "checks": checks}), media_type="application/json")
 
 
 def authenticate(request: Request, config: Config) -> str | None:
@@ -237,7 +263,7 @@ class _ClosingStream(StreamingResponse):
 def __getattr__(name: str) -> Any:
     """``app`` and ``handler`` are built on first access, so importing this module loads no config."""
     if name == "app":
-        globals()["app"] = built = create_app()
+        globals()["app"] = built = create_app(runtime.checked_config())
         return built
     if name == "handler":
         globals()["handler"] = adapter = Mangum(__getattr__("app"), lifespan="off")

@@ -25,11 +25,15 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="cliproxy: %(message)s")
-    from core import authfiles, crypto
+    from core import authfiles, crypto, readiness
     from core.config import ConfigError
 
     try:
         return int(args.run(args))
+    except readiness.NotReady as exc:
+        for problem in exc.problems:
+            print(f"cliproxy: {problem}", file=sys.stderr)
+        return 2
     except (ConfigError, authfiles.AuthFileError, crypto.CryptoError) as exc:
         print(f"cliproxy: {exc}", file=sys.stderr)
         return 2
@@ -86,7 +90,10 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _serve(args: argparse.Namespace) -> int:
     cfg = _config(args)
+    from core import readiness
     from handlers import server
+
+    asyncio.run(readiness.check(cfg))  # refuse before listening: NotReady ends in main() with exit 2
 
     server.run(cfg, host=args.host or cfg.host, port=args.port if args.port is not None else cfg.port)
     return 0

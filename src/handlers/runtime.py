@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Coroutine
 
     from core.call import Deps, Outcome
     from core.config import Config
@@ -110,3 +113,32 @@ def load_config(path: str | None = None) -> Config:
         lambda_config.export_secrets()  # client keys and the encryption key from the stack's secrets
         return lambda_config.load_config(path)
     return cfgmod.load_or_defaults(path)
+
+
+def checked_config(path: str | None = None) -> Config:
+    """``load_config`` refused unless the proxy can serve with it (readiness), for the module-level app that
+    Lambda and ``uvicorn handlers.api:app`` import: init fails with one ``file: key: what is wrong`` line
+    per mistake in the log instead of every request failing later."""
+    from core import readiness
+
+    config = load_config(path)
+    try:
+        run_sync(readiness.check(config))
+    except readiness.NotReady as exc:
+        for problem in exc.problems:
+            print(f"cliproxy: {problem}", file=sys.stderr, flush=True)
+        raise
+    return config
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code, also when an event loop is running in this thread (uvicorn
+    imports the app from inside its loop): then on a loop of its own in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -61,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     auth = commands.add_parser("auth", help="manage imported OAuth credentials").add_subparsers(
         dest="auth_command", required=True, metavar="ACTION")
     imp = auth.add_parser("import", parents=[common], help="import CLIProxyAPI / Codex CLI / Claude Code files")
-    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("files", nargs="*", metavar="FILE")
+    imp.add_argument("--detect", action="store_true",
+                     help="also import the local logins found (~/.codex/auth.json, ~/.claude/.credentials.json, "
+                          "~/.cli-proxy-api/*.json)")
     imp.set_defaults(run=_auth_import)
     auth.add_parser("list", parents=[common], help="list stored credentials").set_defaults(run=_auth_list)
     remove = auth.add_parser("remove", parents=[common], help="remove a stored credential")
@@ -94,6 +97,8 @@ def _serve(args: argparse.Namespace) -> int:
     from handlers import server
 
     asyncio.run(readiness.check(cfg))  # refuse before listening: NotReady ends in main() with exit 2
+    if not cfg.credentials and not asyncio.run(_with_state(cfg, _count_stored)):
+        _suggest_logins(args)
 
     server.run(cfg, host=args.host or cfg.host, port=args.port if args.port is not None else cfg.port)
     return 0
@@ -102,8 +107,28 @@ def _serve(args: argparse.Namespace) -> int:
 def _auth_import(args: argparse.Namespace) -> int:
     from core import authfiles
 
+    if not args.files and not args.detect:
+        print("cliproxy: auth import: name FILE(s), or --detect to import the local logins", file=sys.stderr)
+        return 2
     creds = [authfiles.parse_file(path) for path in args.files]  # all files parse before anything is written
+    if args.detect:
+        creds += _detected()
+        if not creds:
+            from core import logins
+
+            print(f"no local logins found (looked for {', '.join(logins.PLACES)})")
+            return 1
     return asyncio.run(_with_state(_config(args), lambda state: _save_all(state, creds)))
+
+
+def _detected() -> list[Credential]:
+    """The importable local logins; each one found is named, with why when it is left out."""
+    from core import logins
+
+    found = logins.detect()
+    for login in found:
+        print(("found " if login.credential else "skipped ") + logins.describe(login))
+    return [login.credential for login in found if login.credential]
 
 
 async def _save_all(state: PoolState, creds: list[Credential]) -> int:
@@ -115,6 +140,23 @@ async def _save_all(state: PoolState, creds: list[Credential]) -> int:
             return 1
         print(f"{'updated' if existing else 'imported'} {cred.id} ({_describe(cred)})")
     return 0
+
+
+async def _count_stored(state: PoolState) -> int:
+    return len(await state.stored_credentials())
+
+
+def _suggest_logins(args: argparse.Namespace) -> None:
+    """First run with no credentials: the local logins that one command would import."""
+    from core import logins
+
+    found = [login for login in logins.detect() if login.credential]
+    if not found:
+        return
+    config = f" --config {args.config}" if getattr(args, "config", None) else ""
+    print("no upstream credentials yet; local logins found:\n"
+          + "".join(f"  {logins.describe(login)}\n" for login in found)
+          + f"import them with: cliproxy auth import --detect{config}", flush=True)
 
 
 def _auth_list(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """Nothing in the repository points outside it: a bare `git clone` must find everything it uses inside itself.
 
 Every tracked file is read (binary files aside: a NUL byte in their first block) for the team's shared folder
-beside the repository (`../shared`), the machine-specific roots this project was developed under, and this
+beside the repository (SHARED below), the machine-specific roots this project was developed under, and this
 checkout's own absolute location and its parent (wherever the clone lives, a path into it is a path that another
 clone does not have)."""
 

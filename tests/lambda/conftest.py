@@ -117,7 +117,9 @@ def on_lambda(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_upstream: Fa
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     for name in ("CLIPROXY_API_KEYS", "CLIPROXY_ENCRYPTION_KEY"):
-        monkeypatch.delenv(name, raising=False)
+        # set first, so monkeypatch restores these too: the handler exports the secrets into os.environ
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     for name in ("app", "handler"):  # built lazily from the environment on first access
         monkeypatch.delitem(api.__dict__, name, raising=False)
     saved_logging = _save_logging()

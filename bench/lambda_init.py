@@ -45,8 +45,9 @@ class Bundle:
 
 
 def bundle() -> Bundle:
-    """The built bundle when `sam build` and `sam check` ran (twin present and python3.12 found), else src/."""
-    if (BUILT / "run.sh").is_file() and (TWIN / "deps").is_dir():
+    """The built bundle when `sam build` and `sam check` ran (twin present and python3.12 found), else src/
+    (also with ``CLIPROXY_LAMBDA_BUNDLE=src``)."""
+    if os.environ.get("CLIPROXY_LAMBDA_BUNDLE") != "src" and (BUILT / "run.sh").is_file() and (TWIN / "deps").is_dir():
         found = subprocess.run([str(ROOT / "scripts" / "sam.sh"), "python312"], capture_output=True, text=True)
         if found.returncode == 0 and found.stdout.strip():
             return Bundle(BUILT, found.stdout.strip(), [str(TWIN / "deps"), str(TWIN / "runtime")], True)

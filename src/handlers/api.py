@@ -49,6 +49,10 @@ def create_app(config: Config | None = None) -> FastAPI:
     # solving would only add latency (measured with `make bench`).
     for path, endpoint, methods in _routes(rt):
         app.router.add_route(path, _guarded(endpoint), methods=methods)
+    from handlers import management  # /v0/management/*: answers 404 unless management-keys are set
+
+    for path, endpoint, methods in management.routes(rt):
+        app.router.add_route(path, endpoint, methods=methods)
     from handlers import websocket  # the upgraded GET of /v1/responses
 
     websocket.register(app, rt)

@@ -61,6 +61,7 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8317
     api_keys: tuple[str, ...] = field(default=(), repr=False)
+    management_keys: tuple[str, ...] = field(default=(), repr=False)  # enable /v0/management/*
     request_retry: int = 3
     max_body_bytes: int = 32 * 1024 * 1024
     websocket: bool = True  # Responses over WebSocket where the host can upgrade; false: 426 (HTTP only)
@@ -134,6 +135,7 @@ def parse(raw: Any, source: str) -> Config:
         host=c.string(doc.get("host"), "host", default="127.0.0.1"),
         port=c.integer(doc.get("port"), "port", default=8317, low=0, high=65535),
         api_keys=tuple(c.strings(doc.get("api-keys"), "api-keys", secret=True)),
+        management_keys=tuple(c.strings(doc.get("management-keys"), "management-keys", secret=True)),
         request_retry=c.integer(doc.get("request-retry"), "request-retry", default=3, low=0),
         max_body_bytes=c.integer(doc.get("max-body-bytes"), "max-body-bytes", default=32 * 1024 * 1024, low=1),
         websocket=c.boolean(doc.get("websocket"), "websocket", True),
@@ -155,6 +157,9 @@ def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
     """Environment wins over the file: on Lambda the keys come from a secret, the table from the stack."""
     if env.get("CLIPROXY_API_KEYS"):
         cfg = replace(cfg, api_keys=tuple(k.strip() for k in env["CLIPROXY_API_KEYS"].split(",") if k.strip()))
+    if env.get("CLIPROXY_MANAGEMENT_KEYS"):
+        keys = tuple(k.strip() for k in env["CLIPROXY_MANAGEMENT_KEYS"].split(",") if k.strip())
+        cfg = replace(cfg, management_keys=keys)
     if env.get("CLIPROXY_ENCRYPTION_KEY"):
         key = _encryption_key(Reader("env"), env["CLIPROXY_ENCRYPTION_KEY"], "CLIPROXY_ENCRYPTION_KEY")
         cfg = replace(cfg, encryption_key=key)
@@ -177,7 +182,8 @@ def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
 # Sections
 
 _TOP_KEYS = frozenset({
-    "host", "port", "api-keys", "request-retry", "max-body-bytes", "websocket", "routing", "codex-api-key",
+    "host", "port", "api-keys", "management-keys", "request-retry", "max-body-bytes", "websocket", "routing",
+    "codex-api-key",
     "claude-api-key", "gemini-api-key", "openai-compatibility", "payload", "store", "oauth", "encryption-key",
 })
 _BACKENDS = ("sqlite", "dynamodb", "memory")

@@ -37,6 +37,7 @@ def create_app(config: Config | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await telemetry.warm_up(rt)  # on Lambda: during init, which gets a full vCPU, not in the first request
         yield
         await rt.close()
 

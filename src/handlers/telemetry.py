@@ -72,6 +72,19 @@ def _add_ids(metrics: Any, status: int) -> None:
         metrics.add_metadata(key=key, value=value)
 
 
+async def warm_up(rt: Any) -> None:
+    """On Lambda under the web adapter (uvicorn's startup runs before the readiness check passes): build the
+    store, the upstream client and the pool snapshot, and load the metrics library, so the first request
+    pays none of it. A failure here is logged by kind and left to the first request to retry."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    try:
+        await (await rt.deps()).state.snapshot()
+        _emf()
+    except Exception as exc:  # noqa: BLE001 - init must not die on what a request can redo
+        logging.getLogger("cliproxy").warning("warm-up at init skipped: %s", type(exc).__name__)
+
+
 def bounded_model(model: str) -> str:
     """The catalog id ``model`` resolves to (suffix and date forms included), else ``other``."""
     from core import catalog

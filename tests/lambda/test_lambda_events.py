@@ -246,3 +246,29 @@ def test_log_records_carry_the_request_ids(on_lambda: Any, capsys: pytest.Captur
         assert client.get("/log-probe", headers=headers).text == "ok"
     lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines() if '"probe"' in line]
     assert lines and lines[0]["requestId"] == "apigw-req-1" and lines[0]["lambdaRequestId"] == "lambda-req-1"
+
+
+def test_init_builds_the_store_client_and_pool_so_the_first_request_does_not(on_lambda: Any) -> None:
+    """uvicorn's startup (before the adapter's readiness check passes) warms what the first request needs."""
+    import asyncio
+
+    from handlers import api, telemetry
+
+    rt = api.create_app().state.runtime
+
+    async def start_then_serve() -> None:
+        await telemetry.warm_up(rt)
+        assert rt._deps is not None  # built during init
+        deps = await rt.deps()
+        assert deps is rt._deps  # the request reuses it
+
+    asyncio.run(start_then_serve())
+    rt_off = api.create_app().state.runtime
+    import os
+
+    name = os.environ.pop("AWS_LAMBDA_FUNCTION_NAME")
+    try:
+        asyncio.run(telemetry.warm_up(rt_off))
+    finally:
+        os.environ["AWS_LAMBDA_FUNCTION_NAME"] = name
+    assert rt_off._deps is None  # off Lambda nothing is built early

@@ -28,9 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("cliproxy.refresher")
 
 WINDOW_S = 15 * 60.0  # three schedule periods: one failed run still leaves two more before expiry
-# Credential states counted for the `Credentials` metric (alarms on needs-login and cooling), worst first:
-# a credential counts once, in the first state whose test holds. Add a state here and its test in count_states.
-STATES = ("disabled", "needs-login", "cooling", "active")
+# The `Credentials` metric counts core.accounts' states (alarms on needs-login and cooling): a new state there
+# is counted here without a change.
 
 
 @dataclass
@@ -85,17 +84,16 @@ async def run(config: Config, *, now: float | None = None, http: httpx.AsyncClie
 
 
 def count_states(creds: list[Credential], cooldowns: dict[tuple[str, str], float]) -> dict[str, int]:
-    """Credentials per state (every state in STATES, zeros included, so alarms see the all-clear too)."""
+    """Credentials per state (``core.accounts.state_of``, as the management API shows them), every state
+    present with zeros included, so the alarms see the all-clear too."""
+    from typing import get_args
+
+    from core import accounts
+
     cooling = {cred_id for cred_id, _ in cooldowns}
-    tests: dict[str, Callable[[Credential], bool]] = {
-        "disabled": lambda c: c.disabled,
-        "needs-login": lambda c: getattr(c, "state", None) == "needs-login" or bool(getattr(c, "needs_login", False)),
-        "cooling": lambda c: c.id in cooling,
-        "active": lambda c: True,
-    }
-    counts = dict.fromkeys(STATES, 0)
+    counts = dict.fromkeys(get_args(accounts.State), 0)
     for cred in creds:
-        counts[next(s for s in STATES if tests[s](cred))] += 1
+        counts[accounts.state_of(cred, cred.id in cooling)] += 1
     return counts
 
 

@@ -106,14 +106,16 @@ def test_credential_states_are_counted_from_the_store_and_emitted(on_lambda: Any
 
     _seed(on_lambda, _oauth("fine", "claude", "rt-fine", expires_in=6 * 3600),
           _oauth("cool", "codex", "rt-cool", expires_in=6 * 3600),
-          Credential(id="off", kind="claude", provider="claude", api_key="sk-up-off", disabled=True))
+          Credential(id="off", kind="claude", provider="claude", api_key="sk-up-off", disabled=True),
+          Credential(id="dead", kind="claude", provider="claude", auth_type="oauth", access_token="at-dead",
+                     refresh_token="rt-dead", needs_login="invalid_grant"))
     asyncio.run(recs.set_cooldown(_store(on_lambda), "cool", "*", time.time() + 600, "rate limited"))
     capsys.readouterr()
 
     report = invoke(on_lambda)
 
     upstream_keys = len(on_lambda.upstream_keys)  # the config's API-key credentials, from their secret
-    assert report["states"] == {"disabled": 1, "needs-login": 0, "cooling": 1, "active": 1 + upstream_keys}
+    assert report["states"] == {"disabled": 1, "needs-login": 1, "cooling": 1, "ok": 1 + upstream_keys}
     emitted = {r["state"]: r["Credentials"] for r in map(orjson.loads, capsys.readouterr().out.splitlines())
                if "Credentials" in r}
     assert emitted == {state: [float(n)] for state, n in report["states"].items()}

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from core import errors
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     import httpx
 

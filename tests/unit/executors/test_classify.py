@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -17,6 +18,13 @@ from core.executors import classify
 
 J = orjson.dumps
 NOW = time.time()
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables' moments (resets_at, reset headers) were written at collection, relative to NOW; the
+    classifier reads the clock at NOW too, so a slow suite before these tests cannot expire a hint."""
+    monkeypatch.setattr(classify, "time", SimpleNamespace(time=lambda: NOW))
 
 
 class Ahead(float):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="cliproxy: %(message)s")
-    from core import authfiles, crypto, readiness
+    from core import authfiles, crypto, readiness, usage
     from core.config import ConfigError
 
     try:
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"cliproxy: {problem}", file=sys.stderr)
         return 2
-    except (ConfigError, authfiles.AuthFileError, crypto.CryptoError) as exc:
+    except (ConfigError, authfiles.AuthFileError, crypto.CryptoError, usage.UsageQueryError) as exc:
         print(f"cliproxy: {exc}", file=sys.stderr)
         return 2
 
@@ -66,10 +66,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="also import the local logins found (~/.codex/auth.json, ~/.claude/.credentials.json, "
                           "~/.cli-proxy-api/*.json)")
     imp.set_defaults(run=_auth_import)
-    auth.add_parser("list", parents=[common], help="list stored credentials").set_defaults(run=_auth_list)
     remove = auth.add_parser("remove", parents=[common], help="remove a stored credential")
     remove.add_argument("id", metavar="ID")
     remove.set_defaults(run=_auth_remove)
+    from handlers import accounts_cli  # list, reset, disable, enable, usage (local or --remote)
+
+    accounts_cli.add_arguments(auth, commands, common)
 
     store = commands.add_parser("store", help="state store tasks").add_subparsers(
         dest="store_command", required=True, metavar="ACTION")
@@ -157,24 +159,6 @@ def _suggest_logins(args: argparse.Namespace) -> None:
     print("no upstream credentials yet; local logins found:\n"
           + "".join(f"  {logins.describe(login)}\n" for login in found)
           + f"import them with: cliproxy auth import --detect{config}", flush=True)
-
-
-def _auth_list(args: argparse.Namespace) -> int:
-    return asyncio.run(_with_state(_config(args), _print_list))
-
-
-async def _print_list(state: PoolState) -> int:
-    creds = await state.stored_credentials()
-    if not creds:
-        print("no stored credentials (add some with: cliproxy auth import FILE)")
-        return 0
-    rows = [("ID", "KIND", "ACCOUNT", "EXPIRES")]
-    rows += [(c.id, c.kind, c.email or c.account_id or "-", _expiry(c.expires_at) + (" (disabled)" * c.disabled))
-             for c in creds]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[3])
-    return 0
 
 
 def _auth_remove(args: argparse.Namespace) -> int:

@@ -43,24 +43,26 @@ def _exits_1_when_refused(command: Callable[[argparse.Namespace], int]) -> Calla
     return run
 
 
-def add_arguments(auth: Any, commands: Any, common: argparse.ArgumentParser) -> None:
-    """Register the subcommands on ``cliproxy auth`` (``auth``) and the top level (``commands``)."""
+def add_arguments(auth: Any, commands: Any, common: argparse.ArgumentParser,
+                  config: Callable[[argparse.Namespace], Config]) -> None:
+    """Register the subcommands on ``cliproxy auth`` (``auth``) and the top level (``commands``); ``config``
+    reads the config the command line names."""
     import argparse
 
     remote = argparse.ArgumentParser(add_help=False)
     remote.add_argument("--remote", metavar="URL", help=f"a deployment's URL (management key from ${KEY_ENV})")
     auth.add_parser("list", parents=[common, remote], help="list credentials with state and cooldowns") \
-        .set_defaults(run=list_cmd)
+        .set_defaults(run=list_cmd, config_of=config)
     for name, what in (("reset", "clear a credential's cooldowns"), ("disable", "take a credential out of the pool"),
                        ("enable", "put a disabled credential back")):
         sub = auth.add_parser(name, parents=[common, remote], help=what)
         sub.add_argument("id", metavar="ID")
-        sub.set_defaults(run=change_cmd, action=name)
+        sub.set_defaults(run=change_cmd, action=name, config_of=config)
     use = commands.add_parser("usage", parents=[common, remote], help="requests and tokens per day")
     use.add_argument("--days", type=int, default=7, help="the last N days, today included (default 7)")
     use.add_argument("--by", choices=("credential", "model", "client-key"), default="credential")
     use.add_argument("--json", action="store_true", help="print the report as JSON")
-    use.set_defaults(run=usage_cmd)
+    use.set_defaults(run=usage_cmd, config_of=config)
 
 
 @_exits_1_when_refused
@@ -170,9 +172,7 @@ def _run(args: argparse.Namespace, local: Any, method: str, path: str, body: Any
     try:
         if getattr(args, "remote", None):
             return remote_call(args.remote, method, path, body, params)
-        from handlers.cli import _config
-
-        result: dict[str, Any] = asyncio.run(local(_config(args), args))
+        result: dict[str, Any] = asyncio.run(local(args.config_of(args), args))
         return result
     except (RemoteError, accounts.AccountError) as err:
         print(f"cliproxy: {getattr(err, 'message', err)}", file=sys.stderr)

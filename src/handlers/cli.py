@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     remove.set_defaults(run=_auth_remove)
     from handlers import accounts_cli  # list, reset, disable, enable, usage (local or --remote)
 
-    accounts_cli.add_arguments(auth, commands, common)
+    accounts_cli.add_arguments(auth, commands, common, _config)
 
     store = commands.add_parser("store", help="state store tasks").add_subparsers(
         dest="store_command", required=True, metavar="ACTION")

@@ -18,6 +18,8 @@ from core import catalog, ir
 from core.errors import ModelNotFoundError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from core.credentials import Credential
 
 _INT64_MAX = 2**63 - 1
@@ -47,12 +49,14 @@ class ListedModel:
     created: int = 0
 
 
-def served_models(cred: Credential) -> dict[str, str]:
-    """Client-visible model id -> upstream model name for one credential (aliases, exclusions applied)."""
+def served_models(cred: Credential, listed: tuple[str, ...] = ()) -> dict[str, str]:
+    """Client-visible model id -> upstream model name for one credential (aliases, exclusions applied).
+    ``listed``: what the credential's provider itself lists (core.model_lists), added to the catalog's."""
     if cred.models:
         pairs = {m.alias: m.name for m in cred.models}
     else:
         pairs = {m.id: m.id for m in catalog.models_for(cred.kind)}
+        pairs.update((name, name) for name in listed if catalog.lookup(name) is None)
     if cred.excluded_models:
         pairs = {a: n for a, n in pairs.items() if not _excluded(a, n, cred.excluded_models)}
     return pairs
@@ -97,14 +101,15 @@ def _suffix_thinking(raw: str) -> ir.Thinking | None:
 class Index:
     """Model id -> routes, built from one snapshot of credentials."""
 
-    def __init__(self, creds: tuple[Credential, ...]) -> None:
+    def __init__(self, creds: tuple[Credential, ...], listed: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        listed = listed or {}
         self._routes: dict[str, list[Route]] = {}
         self._owner: dict[str, str] = {}
         self._family: dict[tuple[str, str], list[Credential]] = {}  # (prefix or "", kind) -> catalog credentials
         for cred in creds:
             if cred.disabled or cred.needs_login:
                 continue
-            for alias, name in served_models(cred).items():
+            for alias, name in served_models(cred, listed.get(cred.provider, ())).items():
                 self._add(alias, Route(cred, name), cred.provider)
                 if cred.prefix:
                     self._add(f"{cred.prefix}/{alias}", Route(cred, name), cred.provider)

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from core.errors import FailureKind
     from core.store.base import Store
 
+_LISTS_RELOAD_S = 60.0  # upstream model lists change rarely: no store read for them on every snapshot
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -48,6 +50,8 @@ class PoolState:
     _local_cool: dict[tuple[str, str], float] = field(default_factory=dict)
     _refresh_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _turn: int = 0
+    _lists: dict[str, tuple[str, ...]] | None = None
+    _lists_at: float = 0.0
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     async def snapshot(self) -> Snapshot:
@@ -76,10 +80,22 @@ class PoolState:
         for key, until in self._local_cool.items():  # our own writes are visible at once
             if until > now and until > cooldowns.get(key, 0.0):
                 cooldowns[key] = until
-        return Snapshot(creds, models.Index(creds), cooldowns, now, levels)
+        return Snapshot(creds, models.Index(creds, await self._model_lists(now)), cooldowns, now, levels)
+
+    async def _model_lists(self, now: float) -> dict[str, tuple[str, ...]]:
+        """The upstreams' own model lists (core.model_lists), re-read from the store once a minute."""
+        if self._lists is None or now - self._lists_at >= _LISTS_RELOAD_S:
+            from core import model_lists
+
+            self._lists, self._lists_at = await model_lists.load(self.store, now), now
+        return self._lists
 
     def invalidate(self) -> None:
         self._snap = None
+
+    def forget_model_lists(self) -> None:
+        """The stored model lists changed (core.model_lists.refresh): the next snapshot reads them again."""
+        self._lists, self._snap = None, None
 
     def next_turn(self) -> int:
         self._turn += 1

@@ -6,6 +6,7 @@ entry point for API Gateway and ``sam local``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -32,13 +33,18 @@ log = logging.getLogger("cliproxy.api")
 _KEY_HEADERS = ("x-api-key", "x-goog-api-key")
 
 
-def create_app(config: Config | None = None) -> FastAPI:
+def create_app(config: Config | None = None, *, refresh_model_lists: bool = False) -> FastAPI:
+    """The app; ``refresh_model_lists``: a local server renews the upstreams' model lists in the background
+    (on Lambda the scheduled refresher does, since an instance only runs while it answers)."""
     rt = runtime.Runtime(config or runtime.load_config())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await telemetry.warm_up(rt)  # on Lambda: during init, which gets a full vCPU, not in the first request
+        renewing = asyncio.create_task(_renew_model_lists(rt)) if refresh_model_lists else None
         yield
+        if renewing is not None:
+            renewing.cancel()
         await rt.close()
 
     app = FastAPI(title="cliproxy", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
@@ -58,6 +64,20 @@ def create_app(config: Config | None = None) -> FastAPI:
 
     websocket.register(app, rt)
     return app
+
+
+MODEL_LISTS_CHECK_S = 900.0  # how often a local server looks; core.model_lists renews lists older than 6 h
+
+
+async def _renew_model_lists(rt: runtime.Runtime) -> None:
+    while True:
+        try:
+            renewed = await rt.refresh_model_lists()
+            if renewed:
+                log.info("model lists renewed: %s", renewed)
+        except Exception as exc:  # noqa: BLE001 - the built-in catalog keeps serving; try again later
+            log.warning("model lists not renewed (%s)", type(exc).__name__)
+        await asyncio.sleep(MODEL_LISTS_CHECK_S)
 
 
 def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from core.config import Config
     from core.credentials import Credential
     from core.state import PoolState
+    from core.store.base import Store
 
 log = logging.getLogger("cliproxy.refresher")
 
@@ -75,11 +76,25 @@ async def run(config: Config, *, now: float | None = None, http: httpx.AsyncClie
                 await _refresh_one(state, cred, http, report)
         snap = await state.snapshot()  # config API keys and stored credentials alike; both cool down
         report.states = count_states(list(snap.credentials), snap.cooldowns)
+        await _renew_model_lists(store, snap.credentials, http)
         return report
     finally:
         if own_http:
             await http.aclose()
         await store.close()
+
+
+async def _renew_model_lists(store: Store, creds: tuple[Credential, ...], http: httpx.AsyncClient) -> None:
+    """The upstreams' model lists, renewed in the store where stale (core.model_lists): every instance reads them."""
+    from core import model_lists
+
+    try:
+        renewed = await model_lists.refresh(store, creds, http)
+    except Exception as exc:  # noqa: BLE001 - the OAuth refresh above is what this run is for
+        log.warning("model lists not renewed (%s)", type(exc).__name__)
+        return
+    if renewed:
+        log.info("model lists renewed: %s", renewed)
 
 
 def count_states(creds: list[Credential], cooldowns: dict[tuple[str, str], float]) -> dict[str, int]:

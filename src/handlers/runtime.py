@@ -74,6 +74,18 @@ class Runtime:
                                  state=PoolState(self.config, deps.state.store, clock=self.clock))
         log.info("upstream keys reloaded from their secret: %d credentials", len(self.config.credentials))
 
+    async def refresh_model_lists(self) -> dict[str, int]:
+        """Renew the upstreams' model lists in the store where stale (core.model_lists); served from the next
+        snapshot on. Returns what was renewed ({provider: model count})."""
+        from core import model_lists
+
+        deps = await self.deps()
+        snap = await deps.state.snapshot()
+        renewed = await model_lists.refresh(deps.state.store, snap.credentials, deps.http)
+        if renewed:
+            deps.state.forget_model_lists()
+        return renewed
+
     async def close(self) -> None:
         deps, self._deps = self._deps, None
         if deps is not None:

@@ -31,7 +31,7 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
     if not config.credentials:
         print(f"  {config.source}: no upstream API keys configured; add codex/claude/gemini-api-key or "
               "openai-compatibility entries, or import OAuth accounts with `cliproxy auth import FILE`", flush=True)
-    uvicorn.run(api.create_app(config), host=host, port=port, log_level="warning",
+    uvicorn.run(api.create_app(config, refresh_model_lists=True), host=host, port=port, log_level="warning",
                 loop="auto", http="auto", access_log=False)
 
 

@@ -7,7 +7,8 @@
 
 Routes: ``/backend-api/codex/responses`` (any path ending ``/responses``), ``/v1/messages`` and
 ``/v1/messages/count_tokens``, ``/v1beta/models/{model}:{method}`` (also ``/v1/models/...``), any path ending
-``/chat/completions``, ``/oauth/token`` (Codex, form) and ``/v1/oauth/token`` (Claude, JSON).
+``/chat/completions``, model lists (any path ending ``/models``: tests/fakes/models.py), ``/oauth/token`` (Codex,
+form) and ``/v1/oauth/token`` (Claude, JSON).
 Failures target requests whose ``authorization`` Bearer, ``x-api-key``, ``x-goog-api-key`` or ``?key=``
 carries ``when_token`` (any request when None) and, when given, whose path contains ``path``.
 Run ``python -m tests.fakes [PORT]`` to serve it from its own process (prints its URL; no recording).
@@ -25,7 +26,7 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
-from tests.fakes import claude, codex, gemini, openai_chat
+from tests.fakes import claude, codex, gemini, models, openai_chat
 from tests.fakes.reply import Reply
 from tests.fakes.server import HttpRequest, Responder, ThreadedServer
 
@@ -168,7 +169,10 @@ class FakeUpstream:
         if failure is not None:
             await _fail(failure, fmt or "openai", body, out)
             return
-        reply = self._reply(fmt, route, body if isinstance(body, dict) else {}, req.query)
+        if route == "models":
+            reply = models.listing(req.path, req.headers)
+        else:
+            reply = self._reply(fmt, route, body if isinstance(body, dict) else {}, req.query)
         await _write(reply, out, delay.per_event if delay else 0.0)
 
     def _reply(self, fmt: str | None, route: str, body: dict[str, Any], query: dict[str, str]) -> Reply:
@@ -234,6 +238,8 @@ def _route(path: str) -> tuple[str | None, str]:
         return "gemini", path.rsplit("/models/", 1)[1]
     if path.endswith("/chat/completions"):
         return "openai", "chat"
+    if path.endswith("/models"):
+        return None, "models"
     return None, path
 
 

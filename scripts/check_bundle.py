@@ -12,6 +12,7 @@ Lambda runtime provides. Run with a python3.12: ``scripts/sam.sh check``.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -101,7 +102,10 @@ def _pins(site: Path) -> set[str]:
 def check_import(fn_dir: Path) -> tuple[list[str], float]:
     path = os.pathsep.join([str(fn_dir), str(TWIN / "deps"), str(TWIN / "runtime")])
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path, "PYTHONNOUSERSITE": "1",
-           "CLIPROXY_CONFIG": str(fn_dir / "config.lambda.yaml"), "AWS_DEFAULT_REGION": "us-east-1"}
+           "CLIPROXY_CONFIG": str(fn_dir / "config.lambda.yaml"), "AWS_DEFAULT_REGION": "us-east-1",
+           # the app refuses to start without its store (core.readiness); here there is no table and no secret,
+           # so it gets a memory store and a throw-away key: the check is that the bundle imports and builds
+           "CLIPROXY_STORE_BACKEND": "memory", "CLIPROXY_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode()}
     # Import timed alone (the cold-start figure), then the app built from the bundled config.
     code = ("import time; t=time.perf_counter(); import handlers.api, handlers.refresher; "
             "print(time.perf_counter()-t); handlers.api.handler")

@@ -36,6 +36,7 @@ log = logging.getLogger("cliproxy.lambda")
 SECRETS = {
     "CLIPROXY_API_KEYS": "CLIPROXY_API_KEYS_SECRET",
     "CLIPROXY_ENCRYPTION_KEY": "CLIPROXY_ENCRYPTION_KEY_SECRET",
+    "CLIPROXY_MANAGEMENT_KEYS": "CLIPROXY_MANAGEMENT_KEYS_SECRET",  # enables /v0/management/* once set
 }
 UPSTREAM_SECRET = "CLIPROXY_UPSTREAM_KEYS_SECRET"
 UPSTREAM_SECTIONS = ("codex-api-key", "claude-api-key", "gemini-api-key", "openai-compatibility")
@@ -65,7 +66,7 @@ def export_secrets(client: Any = None) -> None:
     values = read_secrets(wanted, client)
     for target in SECRETS:
         if target in values:
-            os.environ[target] = normalise_keys(values[target]) if target == "CLIPROXY_API_KEYS" \
+            os.environ[target] = normalise_keys(values[target]) if target.endswith("_KEYS") \
                 else values[target].strip()
     _upstream = upstream_sections(values[UPSTREAM_SECRET], wanted[UPSTREAM_SECRET]) \
         if UPSTREAM_SECRET in values else {}

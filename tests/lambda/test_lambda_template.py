@@ -83,7 +83,7 @@ def test_iam_reaches_only_this_table_this_key_and_the_three_secrets(template: di
     targets = {s["Sid"]: s["Resource"] for s in statements}
     assert targets == {"StateTable": {"!GetAtt": "StateTable.Arn"}, "StateKey": {"!GetAtt": "StateKey.Arn"},
                        "Secrets": [{"!Ref": "ClientApiKeysSecret"}, {"!Ref": "UpstreamKeysSecret"},
-                                   {"!Ref": "EncryptionKeySecret"}]}
+                                   {"!Ref": "EncryptionKeySecret"}, {"!Ref": "ManagementKeysSecret"}]}
     assert all("*" not in action for s in statements for action in _list(s["Action"]))
     key = next(s for s in statements if s["Sid"] == "StateKey")
     via = json.dumps(key["Condition"]["StringEquals"]["kms:ViaService"])
@@ -118,7 +118,9 @@ def test_secrets_are_created_by_the_stack_and_owned_by_the_operator(template: di
 
     assert "ClientApiKeys" not in template["Parameters"]
     secrets = resources(template, "AWS::SecretsManager::Secret")
-    assert set(secrets) == {"ClientApiKeysSecret", "UpstreamKeysSecret", "EncryptionKeySecret"}
+    assert set(secrets) == {"ClientApiKeysSecret", "UpstreamKeysSecret", "EncryptionKeySecret",
+                            "ManagementKeysSecret"}
+    assert "GenerateSecretString" in secrets["ManagementKeysSecret"]["Properties"]
     assert "GenerateSecretString" in secrets["ClientApiKeysSecret"]["Properties"]
     assert "SecretString" not in secrets["ClientApiKeysSecret"]["Properties"]
     assert secrets["UpstreamKeysSecret"]["Properties"]["SecretString"] == "{}"
@@ -126,7 +128,9 @@ def test_secrets_are_created_by_the_stack_and_owned_by_the_operator(template: di
         assert secret["DeletionPolicy"] == "Retain" and secret["Properties"]["KmsKeyId"] == {"!Ref": "StateKey"}
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert {*lambda_config.SECRETS.values(), lambda_config.UPSTREAM_SECRET} == {
-        "CLIPROXY_API_KEYS_SECRET", "CLIPROXY_ENCRYPTION_KEY_SECRET", "CLIPROXY_UPSTREAM_KEYS_SECRET"}
+        "CLIPROXY_API_KEYS_SECRET", "CLIPROXY_ENCRYPTION_KEY_SECRET", "CLIPROXY_UPSTREAM_KEYS_SECRET",
+        "CLIPROXY_MANAGEMENT_KEYS_SECRET"}
+    assert env["CLIPROXY_MANAGEMENT_KEYS_SECRET"] == {"!Ref": "ManagementKeysSecret"}
     assert env["CLIPROXY_API_KEYS_SECRET"] == {"!Ref": "ClientApiKeysSecret"}
     assert env["CLIPROXY_UPSTREAM_KEYS_SECRET"] == {"!Ref": "UpstreamKeysSecret"}
     assert env["CLIPROXY_ENCRYPTION_KEY_SECRET"] == {"!Ref": "EncryptionKeySecret"}

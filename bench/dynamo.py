@@ -6,6 +6,8 @@ aiohttp-backed client) against the bench's fake upstream; only the table is moto
     steady       an existing pin on a healthy credential (the common case: target <= 1 read, 0 writes)
     new_session  a session the store has not seen (its pin is written after the first success)
     failover     the first credential answers 429: a cooldown is written and the next one serves
+    limited      steady, from a client key with every limit (requests-per-minute, tokens-per-day,
+                 max-concurrent): what the limits add (target: 1 read; a key without limits adds nothing)
 """
 
 from __future__ import annotations
@@ -93,9 +95,10 @@ async def _count(client: Any, config_path: Path, n: int) -> dict[str, Any]:
             await _chat(deps, f"new-{i}")
         new = _per_request(counter.take(), n)
         failover = await _failovers(config, store, http, counter, n=5)
+        limited = await _limited(deps, counter, n)
     finally:
         await http.aclose()
-    return {"steady": steady, "new_session": new, "failover": failover,
+    return {"steady": steady, "new_session": new, "failover": failover, "limited": limited,
             "snapshot_reload": "2 queries (credentials, cooldowns) per instance every 3 s, not per request"}
 
 
@@ -121,7 +124,30 @@ async def _failovers(config: Any, store: Any, http: Any, counter: CallCounter, *
     return _per_request(total, n)
 
 
-async def _chat(deps: Any, session: str, *, model: str = targets.CHAT_MODEL) -> None:
+async def _limited(deps: Any, counter: CallCounter, n: int) -> dict[str, Any]:
+    """The steady case again from a key with every limit, less the steady case: the limits' own calls."""
+    from core.config import ClientKey
+
+    client = ClientKey(key=targets.CLIENT_KEY, name="bench-limited", max_concurrent=64,
+                       requests_per_minute=1_000_000, tokens_per_day=10**12)
+    await _chat(deps, "steady", client=client)
+    counter.take()
+    for _ in range(n):
+        await _chat(deps, "steady", client=client)
+    total = _per_request(counter.take(), n)
+    base = await _steady(deps, counter, n)
+    return {"reads": total["reads"] - base["reads"], "writes": total["writes"] - base["writes"],
+            "calls": total["calls"]}
+
+
+async def _steady(deps: Any, counter: CallCounter, n: int) -> dict[str, Any]:
+    counter.take()
+    for _ in range(n):
+        await _chat(deps, "steady")
+    return _per_request(counter.take(), n)
+
+
+async def _chat(deps: Any, session: str, *, model: str = targets.CHAT_MODEL, client: Any = None) -> None:
     import orjson
 
     from core import service
@@ -129,7 +155,7 @@ async def _chat(deps: Any, session: str, *, model: str = targets.CHAT_MODEL) -> 
 
     body = scenarios.chat_body(model, stream=False)
     call = ClientCall(dialect="openai_chat", raw=orjson.dumps(body), principal=targets.CLIENT_KEY,
-                              headers={"x-session-id": session, "content-type": "application/json"})
+                      headers={"x-session-id": session, "content-type": "application/json"}, client=client)
     reply = await service.handle(call, deps)
     if reply.status != 200:
         raise RuntimeError(f"bench request failed with {reply.status}: {reply.body!r}")

@@ -103,6 +103,9 @@ def table(r: Results) -> str:
     lines.append("DynamoDB calls per request (moto): " + "; ".join(
         f"{name.replace('_', ' ')} {d[name]['reads']:g} read / {d[name]['writes']:g} write"
         for name in ("steady", "new_session", "failover")) + f"  ({d['snapshot_reload']})")
+    if "limited" in d:
+        lines.append(f"  + client-key limits (all three set): {d['limited']['reads']:g} read / "
+                     f"{d['limited']['writes']:g} write more per request; none for a key without limits")
     lines.append("")
     lines.append("targets (issue 7; issue 3 item 10):")
     for label, ok, detail in r.checks:
@@ -151,6 +154,9 @@ def check(r: Results) -> None:
     steady = r.dynamodb["steady"]
     add(("DynamoDB steady state <= 1 read, 0 writes", steady["reads"] <= 1 and steady["writes"] == 0,
          f"{steady['reads']:g} read / {steady['writes']:g} write"))
+    if "limited" in r.dynamodb:
+        extra = r.dynamodb["limited"]["reads"]
+        add(("client-key limits add <= 1 DynamoDB read per request (issue 14)", extra <= 1, f"{extra:g} read"))
 
 
 def as_json(r: Results) -> dict[str, Any]:

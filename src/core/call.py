@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import httpx
 
     from core import ir
-    from core.config import Config
+    from core.config import ClientKey, Config
     from core.state import PoolState
 
 
@@ -26,6 +26,7 @@ class ClientCall:
     headers: Mapping[str, str]  # lower-cased names
     principal: str | None = None  # the client API key that authenticated the call
     client_name: str | None = None  # how usage and metrics name that key (never the key itself)
+    client: ClientKey | None = None  # that key's models and limits (None: every model, no limits)
     path_model: str | None = None  # Gemini: the model in the URL
     stream: bool | None = None  # Gemini: the URL action decides
     count_tokens: bool = False

@@ -5,6 +5,7 @@
     ├── ClientAuthError            401  missing or wrong client API key
     ├── ModelNotFoundError         404  no credential serves the model
     ├── PoolExhaustedError         429 / 503 + Retry-After  every credential is cooling down / none usable
+    │   └── ClientLimitError       429 + Retry-After  the client key is over one of its own limits
     ├── StreamTimeoutError         504  the answer ran past ``max-stream-seconds``
     └── UpstreamError              502 when it reaches a client; carries the upstream's status, a kind, a hint
         ├── UpstreamRejectedError      upstream's 4xx  kind bad-request: the request itself (no cooldown, no retry)
@@ -59,6 +60,10 @@ class PoolExhaustedError(ProxyError):
     """429 when every credential is cooling down (with Retry-After); 503 when none is usable at all."""
 
     status = 429
+
+
+class ClientLimitError(PoolExhaustedError):
+    """The client key is over its requests-per-minute, tokens-per-day or max-concurrent (``core.limits``)."""
 
 
 class StreamTimeoutError(ProxyError):

@@ -30,6 +30,7 @@ from core import (
 )
 from core.call import Answer, ClientCall, Deps, Outcome, Reply, Whole
 from core.errors import ProxyError, UpstreamError
+from core.limits import Admission, admit, check_model, run_held
 
 if TYPE_CHECKING:
     from core.models import Route, Target
@@ -50,6 +51,7 @@ class _Trace:
     client: str | None = None  # the client key's name, a usage dimension
     counted_model: str | None = None  # set once the model resolved: from then on the request counts as usage
     cred_id: str = "-"  # the credential of the last attempt
+    admission: Admission | None = None  # the client key's limits, held until the answer ends
 
     def outcome(self, status: int, usage: ir.Usage, stream: bool) -> Outcome:
         added_ms = max(0.0, (time.perf_counter() - self.started - self.upstream_s) * 1000)
@@ -74,12 +76,16 @@ async def handle(call: ClientCall, deps: Deps) -> Reply:
     try:
         req = _parse(call, dialect, deps.config.max_body_bytes)
         trace.model = req.model
+        check_model(call.client, req.model)
         snap = await deps.state.snapshot()
         target = snap.index.resolve(req.model)
         if call.count_tokens:
             return await _count_tokens(req, target, snap, call, deps)
         trace.counted_model = target.model
-        return await _run(req, target, snap, call, deps, trace)
+        trace.admission = await admit(call.client, deps.state.store, deps.clock())
+        if trace.admission is None:
+            return await _run(req, target, snap, call, deps, trace)
+        return await run_held(trace.admission, _run(req, target, snap, call, deps, trace))
     except Exception as exc:  # a bug must still answer in the client's envelope, not a bare 500
         err = errors.unexpected(exc, log, f"handling a {call.dialect} request")
         deps.observe(trace.outcome(err.status, ir.Usage(), bool(call.stream)))
@@ -263,6 +269,8 @@ class _Commit:
     async def count(self, usage: ir.Usage | None) -> None:
         usage = usage or ir.Usage()
         try:
+            if self.trace.admission is not None:
+                await self.trace.admission.count(usage)  # tokens against the key's tokens-per-day
             await self.deps.state.add_usage(self.route.cred.id, self.target.model, usage, client=self.trace.client)
             self.deps.observe(replace(self.trace.outcome(200, usage, self.stream), added_ms=self.added_ms))
         except Exception as exc:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
@@ -21,12 +19,12 @@ from mangum import Mangum
 
 from core import dialects, errors, service
 from core.call import ClientCall, Reply
-from handlers import runtime, telemetry
+from handlers import clientkeys, runtime, telemetry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
-    from core.config import Config
+    from core.config import ClientKey, Config
 
 log = logging.getLogger("cliproxy.api")
 
@@ -50,11 +48,12 @@ def create_app(config: Config | None = None, *, refresh_model_lists: bool = Fals
     app = FastAPI(title="cliproxy", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.add_middleware(telemetry.RequestIds)  # the request's ids on its logs and metrics
     app.state.runtime = rt
-    if not rt.config.api_keys:
+    keys = clientkeys.ClientKeys(rt.config, runtime.keys_secret())
+    if not keys.current():
         log.warning("no api-keys configured: serving loopback clients only")
     # Plain Starlette routes: our endpoints read the raw request, so FastAPI's per-request dependency
     # solving would only add latency (measured with `make bench`).
-    for path, endpoint, methods in _routes(rt):
+    for path, endpoint, methods in _routes(rt, keys):
         app.router.add_route(path, _guarded(endpoint), methods=methods)
     from handlers import management  # /v0/management/*: answers 404 unless management-keys are set
 
@@ -103,17 +102,17 @@ def _dialect_of(request: Request) -> str:
     return "openai_responses" if path.startswith(("/v1/responses", "/backend-api/codex/")) else "openai_chat"
 
 
-def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
+def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str, Any, list[str]]]:
     async def call(request: Request, dialect: str, **kw: Any) -> Response:
         try:
-            principal = authenticate(request, rt.config)
+            client = authenticate(request, keys.current())
         except errors.ClientAuthError as err:
             return error_response(dialect, err)
         deps = await rt.deps()
         headers = {k.lower(): v for k, v in request.headers.items()}
         reply = await service.handle(ClientCall(
             dialect=dialect, raw=await request.body(), headers=headers,  # type: ignore[arg-type]
-            principal=principal, client_name=client_label(principal), **kw), deps)
+            principal=client.key if client else None, client_name=client_label(client), client=client, **kw), deps)
         return to_response(reply)
 
     async def chat(request: Request) -> Response:
@@ -146,11 +145,14 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
 
     async def models(request: Request, dialect: str) -> Response:
         try:
-            authenticate(request, rt.config)
+            client = authenticate(request, keys.current())
         except errors.ClientAuthError as err:
             return error_response(dialect, err)
         snap = await (await rt.deps()).state.snapshot()
-        body = dialects.get(dialect).render_models(snap.index.listing())
+        listing = snap.index.listing()
+        if client is not None and client.models:  # a key sees only the models it may use
+            listing = [m for m in listing if client.allows(m.id)]
+        body = dialects.get(dialect).render_models(listing)
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def list_models(request: Request) -> Response:
@@ -163,7 +165,7 @@ def _routes(rt: runtime.Runtime) -> list[tuple[str, Any, list[str]]]:
         if request.query_params.get("deep") in (None, "", "0", "false"):
             return Response(b'{"status":"ok"}', media_type="application/json")
         try:
-            authenticate(request, rt.config)
+            authenticate(request, keys.current())
         except errors.ClientAuthError as err:
             return error_response("openai_chat", err)
         return await deep_health(rt)
@@ -206,10 +208,11 @@ async def deep_health(rt: runtime.Runtime) -> Response:
     return Response(orjson.dumps({"status": "ok", "checks": checks}), media_type="application/json")
 
 
-def authenticate(request: Request, config: Config) -> str | None:
-    """The client API key the caller presented (None: no keys configured and a loopback caller).
+def authenticate(request: Request, keys: clientkeys.KeySet | Config) -> ClientKey | None:
+    """The client key the caller presented (None: no keys configured and a loopback caller).
     Raises ClientAuthError when the caller may not proceed."""
-    keys = config.api_keys
+    if not isinstance(keys, clientkeys.KeySet):
+        keys = clientkeys.keyset(keys)
     if not keys:
         if _loopback(request):
             return None
@@ -219,17 +222,22 @@ def authenticate(request: Request, config: Config) -> str | None:
     if not offered:
         raise errors.ClientAuthError("Missing API key", code="invalid_api_key")
     for key in offered:
-        for valid in keys:
-            if hmac.compare_digest(key.encode(), valid.encode()):
-                return valid
+        found = keys.find(key)
+        if found is not None:
+            if found.disabled:
+                raise errors.ClientAuthError("This API key is disabled", code="invalid_api_key")
+            return found
     raise errors.ClientAuthError("Invalid API key", code="invalid_api_key")
 
 
-def client_label(key: str | None) -> str:
-    """The client-key dimension of usage and metrics: a short hash, so no record or log holds the key."""
-    if key is None:
+def client_label(client: ClientKey | str | None) -> str:
+    """The client-key dimension of usage and metrics: the key's configured name, else a short hash of it
+    (``key-<sha256 prefix>``), so no record or log holds the key; "local" for a loopback caller."""
+    if client is None:
         return "local"
-    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:8]
+    if isinstance(client, str):
+        return clientkeys.key_label(client)
+    return client.label
 
 
 def _offered_keys(request: Request) -> list[str]:

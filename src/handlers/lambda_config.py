@@ -5,13 +5,15 @@ environment; the first config load in a process (``runtime.load_config`` on Lamb
 in parallel:
 
     CLIPROXY_API_KEYS_SECRET        -> CLIPROXY_API_KEYS        client keys, comma-separated or a JSON array
+                                                                (of keys or api-keys objects: name, models, limits)
     CLIPROXY_ENCRYPTION_KEY_SECRET  -> CLIPROXY_ENCRYPTION_KEY  urlsafe base64 of 32 bytes
     CLIPROXY_UPSTREAM_KEYS_SECRET   -> upstream key sections    YAML/JSON mapping, added to the bundled config
 
 The first two become the variables ``core.config.apply_env`` already reads. The third holds config sections
 (``claude-api-key``, ``gemini-api-key``, ``codex-api-key``, ``openai-compatibility``) whose entries are added
 after the config file's own. A variable that is already set wins (``sam local invoke --env-vars``), so tests and
-local runs never call AWS. ``CLIPROXY_CONFIG`` may be relative: it is resolved under ``LAMBDA_TASK_ROOT``.
+local runs never call AWS. The client-keys secret is re-read later, for rotation (``keys_secret``,
+``handlers.clientkeys``). ``CLIPROXY_CONFIG`` may be relative: it is resolved under ``LAMBDA_TASK_ROOT``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from core.config import Config
 
 __all__ = ["SECRETS", "UPSTREAM_SECRET", "SecretError", "config_path", "export_secrets", "load_config",
-           "normalise_keys", "on_lambda", "read_secret", "read_secrets", "reset", "upstream_sections"]
+           "keys_secret", "normalise_keys", "on_lambda", "read_secret", "read_secrets", "reset", "upstream_sections"]
 log = logging.getLogger("cliproxy.lambda")
 
 SECRETS = {
@@ -44,6 +46,7 @@ UPSTREAM_SECTIONS = ("codex-api-key", "claude-api-key", "gemini-api-key", "opena
 _exported = False
 _upstream: dict[str, Any] = {}
 _upstream_raw: str | None = None
+_keys_secret: str | None = None  # the client-keys secret the keys came from
 
 
 def on_lambda() -> bool:
@@ -53,7 +56,7 @@ def on_lambda() -> bool:
 def export_secrets(client: Any = None) -> None:
     """Read the stack's secrets once per process: client keys and encryption key into the environment, the
     upstream key sections for ``load_config``. Also switches logging to Powertools' structured JSON."""
-    global _exported, _upstream, _upstream_raw
+    global _exported, _upstream, _upstream_raw, _keys_secret
     if _exported:
         return
     from handlers import telemetry
@@ -68,6 +71,8 @@ def export_secrets(client: Any = None) -> None:
         if target in values:
             os.environ[target] = normalise_keys(values[target]) if target.endswith("_KEYS") \
                 else values[target].strip()
+    if "CLIPROXY_API_KEYS" in values:
+        _keys_secret = wanted["CLIPROXY_API_KEYS"]
     _upstream = upstream_sections(values[UPSTREAM_SECRET], wanted[UPSTREAM_SECRET]) \
         if UPSTREAM_SECRET in values else {}
     _upstream_raw = values.get(UPSTREAM_SECRET)
@@ -122,16 +127,24 @@ def read_secret(secret_id: str, client: Any = None) -> str:
     return value
 
 
+def keys_secret() -> str | None:
+    """The client-keys secret, when ``export_secrets`` took the client keys from it."""
+    return _keys_secret
+
+
 def normalise_keys(value: str) -> str:
-    """Client keys as ``a,b,c`` from a comma / newline separated string or a JSON array of strings."""
+    """Client keys as ``a,b,c`` from a comma / newline separated string or a JSON array of strings; a JSON
+    array holding api-keys objects stays JSON (``core.config.apply_env`` reads both)."""
     text = value.strip()
     if text.startswith("["):
         try:
             keys = orjson.loads(text)
         except orjson.JSONDecodeError:
             raise SecretError("client API keys secret: invalid JSON array") from None
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise SecretError("client API keys secret: expected a JSON array of strings")
+        if not isinstance(keys, list) or not all(isinstance(k, str | dict) for k in keys):
+            raise SecretError("client API keys secret: expected a JSON array of keys or api-keys objects")
+        if any(isinstance(k, dict) for k in keys):
+            return orjson.dumps(keys).decode()
     else:
         keys = text.replace("\n", ",").split(",")
     return ",".join(k.strip() for k in keys if k.strip())
@@ -174,5 +187,5 @@ def load_config(explicit: str | None = None) -> Config:
 
 def reset() -> None:
     """Forget what was read (tests)."""
-    global _exported, _upstream, _upstream_raw
-    _exported, _upstream, _upstream_raw = False, {}, None
+    global _exported, _upstream, _upstream_raw, _keys_secret
+    _exported, _upstream, _upstream_raw, _keys_secret = False, {}, None, None

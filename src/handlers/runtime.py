@@ -115,6 +115,15 @@ def _observer() -> Callable[[Outcome], None]:
     return telemetry.observe
 
 
+def keys_secret() -> str | None:
+    """On Lambda, the client-keys secret the keys came from (re-read for rotation); None elsewhere."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return None
+    from handlers import lambda_config
+
+    return lambda_config.keys_secret()
+
+
 def load_config(path: str | None = None) -> Config:
     """The config named by ``path``, ``$CLIPROXY_CONFIG`` or ``./config.yaml``; built-in defaults otherwise."""
     from core import config as cfgmod

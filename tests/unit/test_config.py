@@ -173,7 +173,7 @@ def test_cliproxyapi_entry_keys_we_do_not_use_only_warn(tmp_path, caplog):
     ("port: true", "port: expected an integer, got True"),
     ("request-retry: -1", "request-retry: must be at least 0, got -1"),
     ("api-keys: sk-1", "api-keys: expected a list, got a value of type str"),
-    ("api-keys: [12345]", "api-keys[0]: expected a non-empty string, got a value of type int"),
+    ("api-keys: [12345]", "api-keys[0]: expected a non-empty string or a mapping, got a value of type int"),
     ("host: [1]", "host: expected a string, got a list"),
     ("routing: {strategy: random}", "routing.strategy: expected round-robin or fill-first, got 'random'"),
     ("routing: {session-affinity: yes please}", "routing.session-affinity: expected true or false, got 'yes please'"),

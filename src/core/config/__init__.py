@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from core.config import _entries, _payload
+from core.config import _clients, _entries, _payload
+from core.config._clients import ClientKey
 from core.config._payload import PROTOCOLS, PayloadConfig, PayloadRule
 from core.config._reader import ConfigError, Reader
 
@@ -21,9 +22,9 @@ if TYPE_CHECKING:
 
     from core.credentials import Credential
 
-__all__ = ["PROTOCOLS", "Config", "ConfigError", "OAuthConfig", "PayloadConfig", "PayloadRule", "RoutingConfig",
-           "StoreConfig", "apply_env", "credential_id", "defaults", "load", "load_or_defaults", "locate", "parse",
-           "parse_payload_rules"]
+__all__ = ["PROTOCOLS", "ClientKey", "Config", "ConfigError", "OAuthConfig", "PayloadConfig", "PayloadRule",
+           "RoutingConfig", "StoreConfig", "apply_env", "credential_id", "defaults", "load", "load_or_defaults",
+           "locate", "parse", "parse_payload_rules"]
 credential_id = _entries.credential_id
 parse_payload_rules = _payload.parse_rules
 log = logging.getLogger("cliproxy.config")
@@ -60,7 +61,8 @@ class OAuthConfig:
 class Config:
     host: str = "127.0.0.1"
     port: int = 8317
-    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    api_keys: tuple[str, ...] = field(default=(), repr=False)  # every client key (plain or named)
+    clients: tuple[ClientKey, ...] = field(default=(), repr=False)  # their names, models, limits (api-keys objects)
     management_keys: tuple[str, ...] = field(default=(), repr=False)  # enable /v0/management/*
     request_retry: int = 3
     max_body_bytes: int = 32 * 1024 * 1024
@@ -131,10 +133,12 @@ def parse(raw: Any, source: str) -> Config:
         *_entries.compat_credentials(c, doc.get("openai-compatibility"), "openai-compatibility"),
     ]
     enc_key = _encryption_key(c, doc.get("encryption-key"), "encryption-key")
+    clients = _clients.client_keys(c, doc.get("api-keys"), "api-keys")
     return Config(
         host=c.string(doc.get("host"), "host", default="127.0.0.1"),
         port=c.integer(doc.get("port"), "port", default=8317, low=0, high=65535),
-        api_keys=tuple(c.strings(doc.get("api-keys"), "api-keys", secret=True)),
+        api_keys=tuple(k.key for k in clients),
+        clients=clients,
         management_keys=tuple(c.strings(doc.get("management-keys"), "management-keys", secret=True)),
         request_retry=c.integer(doc.get("request-retry"), "request-retry", default=3, low=0),
         max_body_bytes=c.integer(doc.get("max-body-bytes"), "max-body-bytes", default=32 * 1024 * 1024, low=1),
@@ -155,8 +159,9 @@ def parse(raw: Any, source: str) -> Config:
 
 def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
     """Environment wins over the file: on Lambda the keys come from a secret, the table from the stack."""
-    if env.get("CLIPROXY_API_KEYS"):
-        cfg = replace(cfg, api_keys=tuple(k.strip() for k in env["CLIPROXY_API_KEYS"].split(",") if k.strip()))
+    if env.get("CLIPROXY_API_KEYS"):  # a JSON array (strings or api-keys objects) or "a,b"
+        clients = _clients.parse_text(Reader("CLIPROXY_API_KEYS"), env["CLIPROXY_API_KEYS"], "api-keys")
+        cfg = replace(cfg, api_keys=tuple(k.key for k in clients), clients=clients)
     if env.get("CLIPROXY_MANAGEMENT_KEYS"):
         keys = tuple(k.strip() for k in env["CLIPROXY_MANAGEMENT_KEYS"].split(",") if k.strip())
         cfg = replace(cfg, management_keys=keys)

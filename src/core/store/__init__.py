@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.store.base import Cond, IfAbsent, IfExpired, IfVersion, Item, Store
+from core.store.base import Cond, IfAbsent, IfExpired, IfOwner, IfVersion, Item, Store
 
 if TYPE_CHECKING:
     from core.config import StoreConfig
 
-__all__ = ["Cond", "IfAbsent", "IfExpired", "IfVersion", "Item", "Store", "open_store"]
+__all__ = ["Cond", "IfAbsent", "IfExpired", "IfOwner", "IfVersion", "Item", "Store", "open_store"]
 
 
 def open_store(cfg: StoreConfig, *, dynamodb_client: Any = None, encryption_key: str | None = None) -> Store:

@@ -37,7 +37,14 @@ class IfExpired:
     now: float
 
 
-Cond = IfAbsent | IfVersion | IfExpired
+@dataclass(frozen=True, slots=True)
+class IfOwner:
+    """Put only if the stored item (live or expired) has this ``owner`` (releasing one's own lease)."""
+
+    owner: str
+
+
+Cond = IfAbsent | IfVersion | IfExpired | IfOwner
 
 
 class Store(Protocol):
@@ -48,5 +55,6 @@ class Store(Protocol):
     async def query(self, pk: str, sk_prefix: str = "") -> list[Item]: ...
     async def put(self, item: Item, *, cond: Cond | None = None) -> bool: ...  # False when cond fails
     async def delete(self, pk: str, sk: str) -> None: ...
-    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> None: ...
+    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *,
+                  ttl: float | None = None) -> dict[str, int]: ...  # the counters' new totals
     async def close(self) -> None: ...

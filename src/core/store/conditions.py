@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.store.base import IfAbsent, IfExpired, IfVersion
+from core.store.base import IfAbsent, IfExpired, IfOwner, IfVersion
 
 if TYPE_CHECKING:
     from core.store.base import Cond, Item
@@ -31,4 +31,6 @@ def cond_holds(cond: Cond, stored: Item | None, now: float) -> bool:
             current = live(stored, now)
             version = (current.get("version") or 0) if current else 0
             return version == want
+        case IfOwner(owner=owner):
+            return stored is not None and stored.get("owner") == owner
     raise TypeError(f"unknown condition {cond!r}")

@@ -12,7 +12,7 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from core.store.base import IfAbsent, IfExpired, IfVersion
+from core.store.base import IfAbsent, IfExpired, IfOwner, IfVersion
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -66,17 +66,19 @@ class DynamoStore:
     async def delete(self, pk: str, sk: str) -> None:
         await asyncio.to_thread(self._client.delete_item, TableName=self.table, Key=self._key(pk, sk))
 
-    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> None:
+    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> dict[str, int]:
         names = {f"#c{i}": name for i, name in enumerate(counters)}
         values: dict[str, Any] = {f":c{i}": {"N": str(int(n))} for i, n in enumerate(counters.values())}
         update = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(names)))
         if ttl is not None:
             names["#ttl"], values[":ttl"] = "ttl", {"N": str(int(ttl))}
             update += " SET #ttl = :ttl"
-        await asyncio.to_thread(
-            self._client.update_item, TableName=self.table, Key=self._key(pk, sk),
+        out = await asyncio.to_thread(
+            self._client.update_item, TableName=self.table, Key=self._key(pk, sk), ReturnValues="UPDATED_NEW",
             UpdateExpression=update, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
         )
+        new = self._decode(out.get("Attributes", {}))
+        return {name: int(new.get(name, 0)) for name in counters}
 
     async def close(self) -> None:
         """The client holds no resources that need releasing."""
@@ -136,6 +138,9 @@ def _condition(cond: Cond) -> dict[str, Any]:
         case IfVersion(version=v):
             expr = "#ver = :v AND (attribute_not_exists(#ttl) OR #ttl > :now)"
             values, names["#ver"] = {":now": _number(time.time()), ":v": {"N": str(v)}}, "version"
+        case IfOwner(owner=owner):
+            return {"ConditionExpression": "#owner = :owner", "ExpressionAttributeNames": {"#owner": "owner"},
+                    "ExpressionAttributeValues": {":owner": {"S": owner}}}
     return {"ConditionExpression": expr, "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values}
 

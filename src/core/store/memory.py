@@ -50,13 +50,14 @@ class MemoryStore:
         async with self._lock:
             self._items.pop((pk, sk), None)
 
-    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> None:
+    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> dict[str, int]:
         async with self._lock:
             item = self._items.setdefault((pk, sk), {"pk": pk, "sk": sk})
             for name, n in counters.items():
                 item[name] = item.get(name, 0) + n
             if ttl is not None:
                 item["ttl"] = ttl
+            return {name: item[name] for name in counters}
 
     async def close(self) -> None:
         self._items.clear()

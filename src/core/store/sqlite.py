@@ -82,8 +82,8 @@ class SqliteStore:
     async def delete(self, pk: str, sk: str) -> None:
         await self._run(self._delete, pk, sk)
 
-    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> None:
-        await self._run(self._add, pk, sk, dict(counters), ttl)
+    async def add(self, pk: str, sk: str, counters: Mapping[str, int], *, ttl: float | None = None) -> dict[str, int]:
+        return dict(await self._run(self._add, pk, sk, dict(counters), ttl))
 
     async def close(self) -> None:
         with self._lock:
@@ -110,7 +110,7 @@ class SqliteStore:
     def _delete(self, pk: str, sk: str) -> None:
         self._db.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (pk, sk))
 
-    def _add(self, pk: str, sk: str, counters: dict[str, int], ttl: float | None) -> None:
+    def _add(self, pk: str, sk: str, counters: dict[str, int], ttl: float | None) -> dict[str, int]:
         with _immediate(self._db):
             item = self._stored(pk, sk) or {"pk": pk, "sk": sk}
             for name, n in counters.items():
@@ -118,6 +118,7 @@ class SqliteStore:
             if ttl is not None:
                 item["ttl"] = ttl
             self._write(item)
+            return {name: item[name] for name in counters}
 
     def _stored(self, pk: str, sk: str) -> Item | None:
         """The stored item even if expired: conditions decide what expiry means."""

@@ -56,18 +56,19 @@ def _endpoint(rt: Runtime) -> Any:
                 "WebSocket mode of /v1/responses is not available here; use HTTP POST", status=426))
             return
         try:
-            principal: str | None = api.authenticate(ws, rt.config)  # type: ignore[arg-type]
+            client = api.authenticate(ws, rt.config)  # type: ignore[arg-type]  # (no rotation: not on Lambda)
             pending = False
         except errors.ClientAuthError as err:
             if api._offered_keys(ws):  # type: ignore[arg-type]  # a key was offered and is wrong
                 await _deny(ws, err)
                 return
-            principal, pending = None, True  # a client that cannot set headers: the first frame has the key
+            client, pending = None, True  # a client that cannot set headers: the first frame has the key
         turn_state = ws.headers.get("x-codex-turn-state")
         await ws.accept(headers=[(b"x-codex-turn-state", turn_state.encode())] if turn_state else None)
         headers = {k.lower(): v for k, v in ws.headers.items()}
-        call = ClientCall(dialect="openai_responses", raw=b"", headers=headers, principal=principal,
-                                  client_name=api.client_label(principal), execution_session=str(uuid.uuid4()))
+        call = ClientCall(dialect="openai_responses", raw=b"", headers=headers,
+                          principal=client.key if client else None, client_name=api.client_label(client),
+                          client=client, execution_session=str(uuid.uuid4()))
         try:
             await _Connection(ws, rt, call, pending).serve()
         except WebSocketDisconnect:
@@ -115,13 +116,14 @@ class _Connection:
             # The upgrade's own headers stay (a relayed client must not pass for a loopback one).
             kept = [(k, v) for k, v in self.ws.scope["headers"] if k.lower() != b"authorization"]
             scope = {**self.ws.scope, "headers": [(b"authorization", b"Bearer " + key.encode()), *kept]}
-            principal = api.authenticate(HTTPConnection(scope), self.rt.config)  # type: ignore[arg-type]
+            client = api.authenticate(HTTPConnection(scope), self.rt.config)
         except errors.ClientAuthError as err:
             await self._error(err)
             await self.ws.close(_POLICY_VIOLATION)
             return False
         self.pending = False
-        self.call = dataclasses.replace(self.call, principal=principal, client_name=api.client_label(principal))
+        self.call = dataclasses.replace(self.call, principal=client.key if client else None,
+                                        client_name=api.client_label(client), client=client)
         return True
 
     async def _frame(self, frame: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 
 from core.config import ClientKey, Config, ConfigError
@@ -53,7 +52,7 @@ class ClientKeys:
         from handlers import secrets
 
         try:
-            text = secrets.secret_value(self._secret, max_age=_max_age())
+            text = secrets.secret_value(self._secret)  # cached: at most one fetch per max_age
         except secrets.SecretError as exc:  # keep serving with the keys we have
             log.error("client keys not refreshed: %s", exc)
             return self._keys
@@ -70,11 +69,6 @@ class ClientKeys:
             return self._keys
         log.info("client keys re-read from their secret: %d keys", len(clients))
         return keyset(Config(api_keys=tuple(c.key for c in clients), clients=clients))
-
-
-def _max_age() -> int:
-    raw = os.environ.get("POWERTOOLS_PARAMETERS_MAX_AGE")
-    return int(raw) if raw and raw.isdigit() else 300
 
 
 def _digest(key: str) -> bytes:

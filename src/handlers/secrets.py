@@ -16,6 +16,7 @@ Errors name the secret and the kind of failure, never the value (nor the SDK's m
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -29,8 +30,13 @@ class SecretError(Exception):
     """A named secret could not be read. The message names the secret, never its value."""
 
 
-def secret_value(name: str, max_age: int = DEFAULT_MAX_AGE) -> str:
-    """The text of secret ``name`` (see the module docstring for SSM names), cached for ``max_age`` seconds."""
+def secret_value(name: str, max_age: int | None = None) -> str:
+    """The text of secret ``name`` (see the module docstring for SSM names), cached for ``max_age`` seconds
+    (default: ``$POWERTOOLS_PARAMETERS_MAX_AGE``, else 300). A value is cached with the max_age of the read
+    that fetched it, so every reader of one secret should leave the default."""
+    if max_age is None:
+        raw = os.environ.get("POWERTOOLS_PARAMETERS_MAX_AGE", "")
+        max_age = int(raw) if raw.isdigit() else DEFAULT_MAX_AGE
     store, key = where(name)
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 

@@ -24,6 +24,8 @@ from handlers import clientkeys, runtime, telemetry
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
+    from starlette.requests import HTTPConnection
+
     from core.config import ClientKey, Config
 
 log = logging.getLogger("cliproxy.api")
@@ -208,7 +210,7 @@ async def deep_health(rt: runtime.Runtime) -> Response:
     return Response(orjson.dumps({"status": "ok", "checks": checks}), media_type="application/json")
 
 
-def authenticate(request: Request, keys: clientkeys.KeySet | Config) -> ClientKey | None:
+def authenticate(request: HTTPConnection, keys: clientkeys.KeySet | Config) -> ClientKey | None:
     """The client key the caller presented (None: no keys configured and a loopback caller).
     Raises ClientAuthError when the caller may not proceed."""
     if not isinstance(keys, clientkeys.KeySet):
@@ -240,7 +242,7 @@ def client_label(client: ClientKey | str | None) -> str:
     return client.label
 
 
-def _offered_keys(request: Request) -> list[str]:
+def _offered_keys(request: HTTPConnection) -> list[str]:
     offered: list[str] = []
     auth = request.headers.get("authorization")
     if auth:
@@ -259,7 +261,7 @@ def _offered_keys(request: Request) -> list[str]:
 _PROXIED = ("x-forwarded-for", "forwarded", "x-real-ip")
 
 
-def _loopback(request: Request) -> bool:
+def _loopback(request: HTTPConnection) -> bool:
     if any(h in request.headers for h in _PROXIED):
         return False
     host = request.client.host if request.client else ""

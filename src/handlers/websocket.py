@@ -56,10 +56,10 @@ def _endpoint(rt: Runtime) -> Any:
                 "WebSocket mode of /v1/responses is not available here; use HTTP POST", status=426))
             return
         try:
-            client = api.authenticate(ws, rt.config)  # type: ignore[arg-type]  # (no rotation: not on Lambda)
+            client = api.authenticate(ws, rt.config)  # (config keys: no rotation, sockets are not on Lambda)
             pending = False
         except errors.ClientAuthError as err:
-            if api._offered_keys(ws):  # type: ignore[arg-type]  # a key was offered and is wrong
+            if api._offered_keys(ws):  # a key was offered and is wrong
                 await _deny(ws, err)
                 return
             client, pending = None, True  # a client that cannot set headers: the first frame has the key

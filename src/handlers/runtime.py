@@ -67,7 +67,7 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001 - keep serving with the keys we have; say which kind failed
             log.error("upstream keys secret not reloaded: %s", type(exc).__name__)
             return
-        self.config = replace(config, api_keys=self.config.api_keys)
+        self.config = replace(config, api_keys=self.config.api_keys, clients=self.config.clients)
         deps = self._deps
         if deps is not None:
             self._deps = replace(deps, config=self.config,

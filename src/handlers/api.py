@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -24,14 +23,9 @@ from handlers import clientkeys, runtime, telemetry
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
-    from starlette.requests import HTTPConnection
-
-    from core.config import ClientKey, Config
+    from core.config import Config
 
 log = logging.getLogger("cliproxy.api")
-
-_KEY_HEADERS = ("x-api-key", "x-goog-api-key")
-
 
 def create_app(config: Config | None = None, *, refresh_model_lists: bool = False) -> FastAPI:
     """The app; ``refresh_model_lists``: a local server renews the upstreams' model lists in the background
@@ -107,14 +101,14 @@ def _dialect_of(request: Request) -> str:
 def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str, Any, list[str]]]:
     async def call(request: Request, dialect: str, **kw: Any) -> Response:
         try:
-            client = authenticate(request, keys.current())
+            client = clientkeys.authenticate(request, keys.current())
         except errors.ClientAuthError as err:
             return error_response(dialect, err)
         deps = await rt.deps()
         headers = {k.lower(): v for k, v in request.headers.items()}
         reply = await service.handle(ClientCall(
             dialect=dialect, raw=await request.body(), headers=headers,  # type: ignore[arg-type]
-            principal=client.key if client else None, client_name=client_label(client), client=client, **kw), deps)
+            principal=client.key if client else None, client_name=clientkeys.client_label(client), client=client, **kw), deps)
         return to_response(reply)
 
     async def chat(request: Request) -> Response:
@@ -147,7 +141,7 @@ def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str,
 
     async def models(request: Request, dialect: str) -> Response:
         try:
-            client = authenticate(request, keys.current())
+            client = clientkeys.authenticate(request, keys.current())
         except errors.ClientAuthError as err:
             return error_response(dialect, err)
         snap = await (await rt.deps()).state.snapshot()
@@ -167,7 +161,7 @@ def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str,
         if request.query_params.get("deep") in (None, "", "0", "false"):
             return Response(b'{"status":"ok"}', media_type="application/json")
         try:
-            authenticate(request, keys.current())
+            clientkeys.authenticate(request, keys.current())
         except errors.ClientAuthError as err:
             return error_response("openai_chat", err)
         return await deep_health(rt)
@@ -208,67 +202,6 @@ async def deep_health(rt: runtime.Runtime) -> Response:
         body = {"status": "not ready", "checks": checks, "problems": config_bad + store_bad}
         return Response(orjson.dumps(body), status_code=503, media_type="application/json")
     return Response(orjson.dumps({"status": "ok", "checks": checks}), media_type="application/json")
-
-
-def authenticate(request: HTTPConnection, keys: clientkeys.KeySet | Config) -> ClientKey | None:
-    """The client key the caller presented (None: no keys configured and a loopback caller).
-    Raises ClientAuthError when the caller may not proceed."""
-    if not isinstance(keys, clientkeys.KeySet):
-        keys = clientkeys.keyset(keys)
-    if not keys:
-        if _loopback(request):
-            return None
-        raise errors.ClientAuthError("no api-keys are configured: this proxy serves loopback clients only",
-                                     status=403)
-    offered = _offered_keys(request)
-    if not offered:
-        raise errors.ClientAuthError("Missing API key", code="invalid_api_key")
-    for key in offered:
-        found = keys.find(key)
-        if found is not None:
-            if found.disabled:
-                raise errors.ClientAuthError("This API key is disabled", code="invalid_api_key")
-            return found
-    raise errors.ClientAuthError("Invalid API key", code="invalid_api_key")
-
-
-def client_label(client: ClientKey | str | None) -> str:
-    """The client-key dimension of usage and metrics: the key's configured name, else a short hash of it
-    (``key-<sha256 prefix>``), so no record or log holds the key; "local" for a loopback caller."""
-    if client is None:
-        return "local"
-    if isinstance(client, str):
-        return clientkeys.key_label(client)
-    return client.label
-
-
-def _offered_keys(request: HTTPConnection) -> list[str]:
-    offered: list[str] = []
-    auth = request.headers.get("authorization")
-    if auth:
-        scheme, _, token = auth.partition(" ")
-        offered.append(token.strip() if scheme.lower() == "bearer" and token else auth)
-    offered.extend(v for h in _KEY_HEADERS if (v := request.headers.get(h)))
-    # ``?key=`` (Gemini clients); most requests have no query string, so skip parsing an empty one
-    if request.scope.get("query_string") and (key := request.query_params.get("key")):
-        offered.append(key)
-    return offered
-
-
-# A request that names an original client came through a proxy (nginx, a tunnel, the Lambda Web Adapter), so
-# its loopback peer address says nothing about who sent it. uvicorn rewrites the peer from X-Forwarded-For
-# only for trusted hops and knows neither Forwarded nor X-Real-IP.
-_PROXIED = ("x-forwarded-for", "forwarded", "x-real-ip")
-
-
-def _loopback(request: HTTPConnection) -> bool:
-    if any(h in request.headers for h in _PROXIED):
-        return False
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host in ("localhost", "testclient")
 
 
 def error_response(dialect: str, err: errors.ProxyError) -> Response:

@@ -10,14 +10,20 @@ and the keys read before stay in force.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from core import errors
 from core.config import ClientKey, Config, ConfigError
 from core.config._clients import key_label, parse_text
 from core.config._reader import Reader
 
-__all__ = ["ClientKeys", "KeySet", "key_label", "keyset"]
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
+
+__all__ = ["ClientKeys", "KeySet", "authenticate", "client_label", "key_label", "keyset", "offered_keys"]
 
 log = logging.getLogger("cliproxy.api")
 
@@ -73,3 +79,67 @@ class ClientKeys:
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
+
+
+_KEY_HEADERS = ("x-api-key", "x-goog-api-key")
+
+
+def authenticate(request: HTTPConnection, keys: KeySet | Config) -> ClientKey | None:
+    """The client key the caller presented (None: no keys configured and a loopback caller).
+    Raises ClientAuthError when the caller may not proceed."""
+    if not isinstance(keys, KeySet):
+        keys = keyset(keys)
+    if not keys:
+        if _loopback(request):
+            return None
+        raise errors.ClientAuthError("no api-keys are configured: this proxy serves loopback clients only",
+                                     status=403)
+    offered = offered_keys(request)
+    if not offered:
+        raise errors.ClientAuthError("Missing API key", code="invalid_api_key")
+    for key in offered:
+        found = keys.find(key)
+        if found is not None:
+            if found.disabled:
+                raise errors.ClientAuthError("This API key is disabled", code="invalid_api_key")
+            return found
+    raise errors.ClientAuthError("Invalid API key", code="invalid_api_key")
+
+
+def client_label(client: ClientKey | str | None) -> str:
+    """The client-key dimension of usage and metrics: the key's configured name, else a short hash of it
+    (``key-<sha256 prefix>``), so no record or log holds the key; "local" for a loopback caller."""
+    if client is None:
+        return "local"
+    if isinstance(client, str):
+        return key_label(client)
+    return client.label
+
+
+def offered_keys(request: HTTPConnection) -> list[str]:
+    offered: list[str] = []
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        offered.append(token.strip() if scheme.lower() == "bearer" and token else auth)
+    offered.extend(v for h in _KEY_HEADERS if (v := request.headers.get(h)))
+    # ``?key=`` (Gemini clients); most requests have no query string, so skip parsing an empty one
+    if request.scope.get("query_string") and (key := request.query_params.get("key")):
+        offered.append(key)
+    return offered
+
+
+# A request that names an original client came through a proxy (nginx, a tunnel, the Lambda Web Adapter), so
+# its loopback peer address says nothing about who sent it. uvicorn rewrites the peer from X-Forwarded-For
+# only for trusted hops and knows neither Forwarded nor X-Real-IP.
+_PROXIED = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def _loopback(request: HTTPConnection) -> bool:
+    if any(h in request.headers for h in _PROXIED):
+        return False
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")

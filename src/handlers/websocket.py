@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core import conversation, dialects, errors, service, sse
 from core.call import ClientCall, Reply
-from handlers import api
+from handlers import clientkeys
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -56,10 +56,10 @@ def _endpoint(rt: Runtime) -> Any:
                 "WebSocket mode of /v1/responses is not available here; use HTTP POST", status=426))
             return
         try:
-            client = api.authenticate(ws, rt.config)  # (config keys: no rotation, sockets are not on Lambda)
+            client = clientkeys.authenticate(ws, rt.config)  # (config keys: no rotation, sockets are not on Lambda)
             pending = False
         except errors.ClientAuthError as err:
-            if api._offered_keys(ws):  # a key was offered and is wrong
+            if clientkeys.offered_keys(ws):  # a key was offered and is wrong
                 await _deny(ws, err)
                 return
             client, pending = None, True  # a client that cannot set headers: the first frame has the key
@@ -67,7 +67,7 @@ def _endpoint(rt: Runtime) -> Any:
         await ws.accept(headers=[(b"x-codex-turn-state", turn_state.encode())] if turn_state else None)
         headers = {k.lower(): v for k, v in ws.headers.items()}
         call = ClientCall(dialect="openai_responses", raw=b"", headers=headers,
-                          principal=client.key if client else None, client_name=api.client_label(client),
+                          principal=client.key if client else None, client_name=clientkeys.client_label(client),
                           client=client, execution_session=str(uuid.uuid4()))
         try:
             await _Connection(ws, rt, call, pending).serve()
@@ -116,14 +116,14 @@ class _Connection:
             # The upgrade's own headers stay (a relayed client must not pass for a loopback one).
             kept = [(k, v) for k, v in self.ws.scope["headers"] if k.lower() != b"authorization"]
             scope = {**self.ws.scope, "headers": [(b"authorization", b"Bearer " + key.encode()), *kept]}
-            client = api.authenticate(HTTPConnection(scope), self.rt.config)
+            client = clientkeys.authenticate(HTTPConnection(scope), self.rt.config)
         except errors.ClientAuthError as err:
             await self._error(err)
             await self.ws.close(_POLICY_VIOLATION)
             return False
         self.pending = False
         self.call = dataclasses.replace(self.call, principal=client.key if client else None,
-                                        client_name=api.client_label(client), client=client)
+                                        client_name=clientkeys.client_label(client), client=client)
         return True
 
     async def _frame(self, frame: dict[str, Any]) -> None:

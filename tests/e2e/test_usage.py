@@ -15,7 +15,7 @@ from tests.conftest import CLIENT_KEY
 from core import usage
 from core.config import StoreConfig
 from core.store import open_store, records
-from handlers import api
+from handlers import clientkeys
 
 CHAT = {"model": "gpt-5-codex", "messages": [{"role": "user", "content": "hello"}]}
 AUTH = {"authorization": f"Bearer {CLIENT_KEY}"}
@@ -50,7 +50,7 @@ def test_requests_through_two_instances_are_counted_exactly_once_each(start_prox
     seen = [send((a, b)[i % 2].url, i) for i in range(9)]
 
     rows = read_usage(tmp_path, "client-key")  # read while both still run: nothing waits in memory
-    assert [r.key for r in rows] == [api.client_label(CLIENT_KEY)]
+    assert [r.key for r in rows] == [clientkeys.client_label(CLIENT_KEY)]
     (row,) = rows
     assert row.requests == 9 and row.errors == 0
     one = next(u for u in seen if u)  # the fake answers every request with the same counts, streams too

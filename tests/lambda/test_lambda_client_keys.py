@@ -60,7 +60,7 @@ def test_a_secret_that_no_longer_parses_keeps_the_keys_in_force(on_lambda: Any, 
 def test_object_entries_in_the_secret_name_the_key(on_lambda: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
 
-    from handlers import api
+    from handlers import clientkeys
 
     secret = [{"key": on_lambda.client_key, "name": "ops", "tokens-per-day": 1}]
     boto3.client("secretsmanager").put_secret_value(SecretId="cliproxy-client-keys",
@@ -70,7 +70,7 @@ def test_object_entries_in_the_secret_name_the_key(on_lambda: Any, monkeypatch: 
     assert over["statusCode"] == 429
     assert "ops" in orjson.loads(over["body"])["error"]["message"]
     assert int({k.lower(): v for k, v in over["headers"].items()}["retry-after"]) >= 1
-    assert api.client_label(None) == "local"
+    assert clientkeys.client_label(None) == "local"
 
 
 def test_a_secret_of_objects_is_exported_as_json() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from core import config
 from core.config import ClientKey, ConfigError
-from handlers import api, clientkeys
+from handlers import clientkeys
 
 
 def parse(doc: dict) -> config.Config:
@@ -28,9 +28,9 @@ def test_plain_strings_and_objects_mix() -> None:
 
 def test_the_client_name_is_the_configured_name_or_a_hash() -> None:
     named, unnamed = parse({"api-keys": [{"key": "sk-team", "name": "team"}, "sk-plain"]}).clients
-    assert api.client_label(named) == "team"
-    assert api.client_label(unnamed) == clientkeys.key_label("sk-plain") == api.client_label("sk-plain")
-    assert api.client_label(unnamed).startswith("key-") and "sk-plain" not in api.client_label(unnamed)
+    assert clientkeys.client_label(named) == "team"
+    assert clientkeys.client_label(unnamed) == clientkeys.key_label("sk-plain") == clientkeys.client_label("sk-plain")
+    assert clientkeys.client_label(unnamed).startswith("key-") and "sk-plain" not in clientkeys.client_label(unnamed)
 
 
 @pytest.mark.parametrize(("entries", "message"), [

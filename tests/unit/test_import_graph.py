@@ -13,7 +13,6 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src"
 # Circles another piece of work is cutting; each entry names who removes it.
 _PENDING: set[frozenset[str]] = {
-    frozenset({"handlers.api", "handlers.websocket"}),  # issue 16: the WebSocket route reuses api's client auth
 }
 
 

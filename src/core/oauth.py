@@ -160,3 +160,15 @@ def _grant(answer: dict[str, Any], *, email: str | None) -> TokenGrant:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+async def post_token(http: httpx.AsyncClient, url: str, body: bytes, content_type: str) -> dict[str, Any]:
+    """POST to a token endpoint (code exchange or refresh); its JSON answer, or our error for a refusal."""
+    return await _post(http, url, body, content_type)
+
+
+def grant_of(answer: dict[str, Any]) -> TokenGrant:
+    """A token answer as a grant; Claude names the account's email beside the tokens."""
+    account = answer.get("account")
+    email = account.get("email_address") if isinstance(account, dict) else None
+    return _grant(answer, email=email if isinstance(email, str) else None)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from fastapi.responses import Response
 
-from core import accounts, usage
+from core import accounts, login, usage
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -52,6 +52,9 @@ def routes(rt: Runtime) -> list[tuple[str, Any, list[str]]]:
         ("/credentials/{cred_id}", patch_credential, ["PATCH"]),
         ("/credentials/{cred_id}/reset-cooldowns", reset_cooldowns, ["POST"]),
         ("/usage", get_usage, ["GET"]),
+        ("/oauth/complete", oauth_complete, ["POST"]),
+        ("/oauth/{provider}/start", oauth_start, ["POST"]),
+        ("/oauth/{state}", oauth_status, ["GET"]),
     ]
     return [(PREFIX + path, _guarded(rt, endpoint), methods) for path, endpoint, methods in table]
 
@@ -77,6 +80,8 @@ def _guarded(rt: Runtime, endpoint: Endpoint) -> Callable[[Request], Awaitable[R
             return _error(err.status, err.message)
         except usage.UsageQueryError as err:
             return _error(400, str(err))
+        except login.LoginError as err:
+            return _error(err.status, err.message)
 
     return guarded
 
@@ -188,6 +193,31 @@ async def get_usage(request: Request, deps: Deps) -> Response:
     rows = await usage.report(deps.state.store, days, by)
     return _json({"from": days[0], "to": days[-1], "by": by, "rows": [r.as_dict() for r in rows],
                   "totals": usage.totals(rows)})
+
+
+async def oauth_start(request: Request, deps: Deps) -> Response:
+    started = await login.start(deps.state.store, request.path_params["provider"], deps.config.oauth)
+    return _json(started, 201)
+
+
+async def oauth_complete(request: Request, deps: Deps) -> Response:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("state"), str) or not (
+            isinstance(body.get("redirect_url"), str) or isinstance(body.get("code"), str)):
+        return _error(400, "send {state, redirect_url} or {state, code}")
+    code, pasted_state = login.parse_pasted(body.get("redirect_url") or body["code"])
+    if pasted_state is not None and pasted_state != body["state"]:
+        return _error(400, "the pasted URL belongs to another login (state differs)")
+    cred_id = await login.complete(deps.state.store, deps.http, deps.config.oauth, body["state"], code)
+    deps.state.invalidate()
+    return _json({"status": "done", "id": cred_id})
+
+
+async def oauth_status(request: Request, deps: Deps) -> Response:
+    return _json(await login.status(deps.state.store, request.path_params["state"]))
 
 
 def _json(body: Any, status: int = 200) -> Response:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import itertools
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from tests.fakes import claude, codex, gemini, models, openai_chat
@@ -70,6 +71,7 @@ class FakeUpstream:
         self.requests: list[Recorded] = []
         self.refresh_uses: Counter[str] = Counter()  # refresh token -> times presented
         self.aborted_streams = 0  # streams the client hung up on mid-way
+        self.codes: dict[str, str] = {}  # authorization code -> PKCE challenge (login flows)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -176,6 +178,10 @@ class FakeUpstream:
         await _write(reply, out, delay.per_event if delay else 0.0)
 
     def _reply(self, fmt: str | None, route: str, body: dict[str, Any], query: dict[str, str]) -> Reply:
+        if route == "authorize":
+            return self._authorize(query)
+        if route in ("codex-token", "claude-token") and body.get("grant_type") == "authorization_code":
+            return self._exchange(body, claude=route == "claude-token")
         if route == "codex-token":
             return self._token(body, claude=False)
         if route == "claude-token":
@@ -190,6 +196,33 @@ class FakeUpstream:
         if fmt == "openai":
             return openai_chat.reply(body)
         return Reply(404, {"error": {"message": f"fake upstream has no route {route}", "type": "not_found"}})
+
+    def _authorize(self, query: dict[str, str]) -> Reply:
+        """The user approved at once: back to ``redirect_uri`` with a one-time code bound to the challenge."""
+        if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            return Reply(400, {"error": "invalid_request", "error_description": "PKCE S256 required"})
+        code = f"fake-code-{next(self._serial)}"
+        with self._lock:
+            self.codes[code] = query["code_challenge"]
+        target = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+        return Reply(302, {}, headers={"location": target})
+
+    def _exchange(self, body: dict[str, Any], *, claude: bool) -> Reply:
+        """authorization_code grant: the code once, and only with the verifier whose S256 is its challenge."""
+        with self._lock:
+            challenge = self.codes.pop(str(body.get("code")), None)
+        verifier = str(body.get("code_verifier") or "")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if challenge is None or digest != challenge:
+            return Reply(400, {"error": "invalid_grant", "error_description": "bad code or code_verifier"})
+        serial = next(self._serial)
+        grant = {"access_token": f"login-access-{serial}", "refresh_token": f"login-refresh-{serial}",
+                 "token_type": "Bearer", "expires_in": 3600}
+        if claude:
+            grant["account"] = {"uuid": "acct-login", "email_address": "login@example.com"}
+        else:
+            grant["id_token"] = fake_id_token("login@example.com", "acct-login", "plus")
+        return Reply(json=grant)
 
     def _token(self, body: dict[str, Any], *, claude: bool) -> Reply:
         """Rotating refresh tokens: each works once; a second use is ``invalid_grant``."""
@@ -222,6 +255,8 @@ def fake_id_token(email: str, account_id: str, plan: str) -> str:
 
 def _route(path: str) -> tuple[str | None, str]:
     """(wire format or None, route): the format picks error bodies, the route picks the answer."""
+    if path == "/oauth/authorize":
+        return None, "authorize"
     if path == "/oauth/token":
         return None, "codex-token"
     if path == "/v1/oauth/token":

@@ -51,6 +51,8 @@ class StoreConfig:
 class OAuthConfig:
     codex_token_url: str | None = None
     claude_token_url: str | None = None
+    codex_authorize_url: str | None = None  # login endpoints (tests point them at a loopback fake)
+    claude_authorize_url: str | None = None
 
     def token_url(self, kind: str) -> str | None:
         """The token endpoint configured for an OAuth upstream kind (None: the executor's default)."""
@@ -233,9 +235,12 @@ def _store(c: Reader, raw: Any) -> StoreConfig:
 
 def _oauth(c: Reader, raw: Any) -> OAuthConfig:
     doc = c.mapping(raw, "oauth")
-    c.known_keys(doc, "oauth", {"codex-token-url", "claude-token-url"})
+    c.known_keys(doc, "oauth", {"codex-token-url", "claude-token-url", "codex-authorize-url",
+                                "claude-authorize-url"})
     return OAuthConfig(
         codex_token_url=c.opt_string(doc.get("codex-token-url"), "oauth.codex-token-url"),
         claude_token_url=c.opt_string(doc.get("claude-token-url"), "oauth.claude-token-url"),
+        codex_authorize_url=c.opt_string(doc.get("codex-authorize-url"), "oauth.codex-authorize-url"),
+        claude_authorize_url=c.opt_string(doc.get("claude-authorize-url"), "oauth.claude-authorize-url"),
     )
 

@@ -14,7 +14,7 @@ from tests.conftest import CLIENT_KEY, UP
 
 from core.config import StoreConfig
 from core.store import open_store, records
-from handlers import api as api_module
+from handlers import clientkeys
 
 MGMT_KEY = "mk-test-management-key"
 SECRETS = [MGMT_KEY, CLIENT_KEY, *UP.values(), "at-stored-secret", "rt-stored-secret"]
@@ -159,6 +159,6 @@ def test_usage_report_per_day_by_each_dimension(api: Any) -> None:
         (today, "gpt-5-codex", 3, 0)]
     assert by_model["totals"]["requests"] == 3 and by_model["totals"]["input_tokens"] > 0
     by_client = one.call("GET", "/usage", params={"by": "client-key"}).json()
-    assert [r["key"] for r in by_client["rows"]] == [api_module.client_label(CLIENT_KEY)]
+    assert [r["key"] for r in by_client["rows"]] == [clientkeys.client_label(CLIENT_KEY)]
     assert one.call("GET", "/usage", params={"by": "nope"}).status_code == 400
     assert one.call("GET", "/usage", params={"from": "2026-02-02", "to": "2026-02-01"}).status_code == 400

@@ -26,6 +26,7 @@ from core import (
     pool,
     relay,
     signatures,
+    streamtime,
     upstream,
 )
 from core.call import Answer, ClientCall, Deps, Outcome, Reply, Whole
@@ -73,6 +74,7 @@ class _Sticky:
 async def handle(call: ClientCall, deps: Deps) -> Reply:
     dialect = dialects.get(call.dialect)
     trace = _Trace(client=call.client_name)
+    arrived = time.monotonic()
     try:
         req = _parse(call, dialect, deps.config.max_body_bytes)
         trace.model = req.model
@@ -83,14 +85,22 @@ async def handle(call: ClientCall, deps: Deps) -> Reply:
             return await _count_tokens(req, target, snap, call, deps)
         trace.counted_model = target.model
         trace.admission = await admit(call.client, deps.state.store, deps.clock())
-        if trace.admission is None:
-            return await _run(req, target, snap, call, deps, trace)
-        return await run_held(trace.admission, _run(req, target, snap, call, deps, trace))
+        run = _run(req, target, snap, call, deps, trace)
+        work = run if trace.admission is None else run_held(trace.admission, run)
+        cfg = deps.config
+        limits = streamtime.Limits(cfg.stream_keepalive_seconds, cfg.max_stream_seconds, arrived)
+        return await streamtime.guard(work, req, limits, lambda err: _failed_in_stream(deps, trace, err))
     except Exception as exc:  # a bug must still answer in the client's envelope, not a bare 500
         err = errors.unexpected(exc, log, f"handling a {call.dialect} request")
         deps.observe(trace.outcome(err.status, ir.Usage(), bool(call.stream)))
         await _count_failure(deps, trace)
         return error_reply(dialect, err)
+
+
+async def _failed_in_stream(deps: Deps, trace: _Trace, err: ProxyError) -> None:
+    """A failure after keep-alives committed the stream: recorded as ``handle`` records an error reply."""
+    deps.observe(trace.outcome(err.status, ir.Usage(), True))
+    await _count_failure(deps, trace)
 
 
 async def _count_failure(deps: Deps, trace: _Trace) -> None:

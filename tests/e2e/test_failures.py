@@ -82,9 +82,10 @@ def proxy_rig(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture
-def rig(proxy_rig: Rig) -> Rig:
+def rig(proxy_rig: Rig) -> Iterator[Rig]:
     proxy_rig.reset()
-    return proxy_rig
+    yield proxy_rig
+    proxy_rig.fake.reset()  # no lasting failure left for the next module
 
 
 def _cases() -> list[Any]:

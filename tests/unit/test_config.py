@@ -278,3 +278,15 @@ def test_example_config_loads():
     cfg = config.load(str(ROOT / "config.example.yaml"))
 
     assert (cfg.host, cfg.port, cfg.api_keys, cfg.store.backend) == ("127.0.0.1", 8317, (), "sqlite")
+
+
+def test_stream_time_keys_and_their_lambda_environment():
+    cfg = config.parse({}, "t")
+    assert (cfg.stream_keepalive_seconds, cfg.max_stream_seconds) == (15.0, 840.0)
+    cfg = config.parse({"stream-keepalive-seconds": 5, "max-stream-seconds": "10m", "max-body-bytes": 1000}, "t")
+    assert (cfg.stream_keepalive_seconds, cfg.max_stream_seconds, cfg.max_body_bytes) == (5.0, 600.0, 1000)
+    lam = config.apply_env(config.parse({}, "t"), {"AWS_LAMBDA_FUNCTION_NAME": "f", "CLIPROXY_MAX_STREAM_SECONDS": "870"})
+    assert (lam.max_stream_seconds, lam.max_body_bytes) == (870.0, config.LAMBDA_MAX_BODY_BYTES)
+    assert config.apply_env(cfg, {"AWS_LAMBDA_FUNCTION_NAME": "f"}).max_body_bytes == 1000  # a smaller limit stays
+    with pytest.raises(ConfigError, match="max-stream-seconds"):
+        config.parse({"max-stream-seconds": 0}, "t")

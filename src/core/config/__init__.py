@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,9 @@ class Config:
     clients: tuple[ClientKey, ...] = field(default=(), repr=False)  # their names, models, limits (api-keys objects)
     management_keys: tuple[str, ...] = field(default=(), repr=False)  # enable /v0/management/*
     request_retry: int = 3
-    max_body_bytes: int = 32 * 1024 * 1024
+    max_body_bytes: int = 32 * 1024 * 1024  # on Lambda at most LAMBDA_MAX_BODY_BYTES (apply_env)
+    stream_keepalive_seconds: float = 15.0  # an SSE keep-alive after this long without a byte (core.streamtime)
+    max_stream_seconds: float = 840.0  # an answer running longer ends with the dialect's error (504 non-stream)
     websocket: bool = True  # Responses over WebSocket where the host can upgrade; false: 426 (HTTP only)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     credentials: tuple[Credential, ...] = ()  # from codex/claude/gemini-api-key and openai-compatibility
@@ -144,6 +147,8 @@ def parse(raw: Any, source: str) -> Config:
         management_keys=tuple(c.strings(doc.get("management-keys"), "management-keys", secret=True)),
         request_retry=c.integer(doc.get("request-retry"), "request-retry", default=3, low=0),
         max_body_bytes=c.integer(doc.get("max-body-bytes"), "max-body-bytes", default=32 * 1024 * 1024, low=1),
+        stream_keepalive_seconds=c.duration(doc.get("stream-keepalive-seconds"), "stream-keepalive-seconds", 15.0),
+        max_stream_seconds=c.duration(doc.get("max-stream-seconds"), "max-stream-seconds", 840.0),
         websocket=c.boolean(doc.get("websocket"), "websocket", True),
         routing=RoutingConfig(
             strategy=_strategy(c, routing.get("strategy")),
@@ -170,6 +175,13 @@ def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
     if env.get("CLIPROXY_ENCRYPTION_KEY"):
         key = _encryption_key(Reader("env"), env["CLIPROXY_ENCRYPTION_KEY"], "CLIPROXY_ENCRYPTION_KEY")
         cfg = replace(cfg, encryption_key=key)
+    if env.get("CLIPROXY_MAX_STREAM_SECONDS"):
+        raw: Any = env["CLIPROXY_MAX_STREAM_SECONDS"].strip()
+        raw = float(raw) if re.fullmatch(r"\d+(\.\d+)?", raw) else raw  # the template passes a plain number
+        seconds = Reader("env").duration(raw, "CLIPROXY_MAX_STREAM_SECONDS", 840.0)
+        cfg = replace(cfg, max_stream_seconds=seconds)
+    if env.get("AWS_LAMBDA_FUNCTION_NAME") and cfg.max_body_bytes > LAMBDA_MAX_BODY_BYTES:
+        cfg = replace(cfg, max_body_bytes=LAMBDA_MAX_BODY_BYTES)  # the platform refuses more before we run
     store = cfg.store
     if env.get("CLIPROXY_STORE_BACKEND"):
         backend = env["CLIPROXY_STORE_BACKEND"].strip().lower()
@@ -188,9 +200,12 @@ def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
 # ---------------------------------------------------------------------------------------------------
 # Sections
 
+# Lambda refuses an invocation payload (the whole API Gateway event, body included) over this many bytes.
+LAMBDA_MAX_BODY_BYTES = 6 * 1024 * 1024
+
 _TOP_KEYS = frozenset({
-    "host", "port", "api-keys", "management-keys", "request-retry", "max-body-bytes", "websocket", "routing",
-    "codex-api-key",
+    "host", "port", "api-keys", "management-keys", "request-retry", "max-body-bytes", "stream-keepalive-seconds",
+    "max-stream-seconds", "websocket", "routing", "codex-api-key",
     "claude-api-key", "gemini-api-key", "openai-compatibility", "payload", "store", "oauth", "encryption-key",
 })
 _BACKENDS = ("sqlite", "dynamodb", "memory")

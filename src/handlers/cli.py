@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     from handlers import accounts_cli  # list, reset, disable, enable, usage (local or --remote)
 
     accounts_cli.add_arguments(auth, commands, common, _config)
+    from handlers import login_cli
+
+    login_cli.add_arguments(auth, common, _config)
 
     store = commands.add_parser("store", help="state store tasks").add_subparsers(
         dest="store_command", required=True, metavar="ACTION")

@@ -95,3 +95,36 @@ def test_a_code_from_another_login_fails_the_pkce_check(pair: tuple[str, str]) -
     assert status["status"] == "failed"
     assert httpx.get(f"{a}/v0/management/oauth/nope", headers=MGMT, timeout=10).status_code == 404
     assert httpx.post(f"{a}/v0/management/oauth/gemini/start", headers=MGMT, timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize("where", ["local", "remote"])
+def test_cli_login_prints_the_url_and_takes_the_pasted_address(pair: tuple[str, str], upstream: Any, tmp_path: Any,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str], where: str) -> None:
+    import yaml
+
+    from handlers import cli
+
+    monkeypatch.setenv("CLIPROXY_MANAGEMENT_KEY", "mk-login")
+    local = tmp_path / "login.yaml"
+    local.write_text(yaml.safe_dump({
+        "store": {"backend": "sqlite", "path": str(tmp_path / "cliproxy.db")},
+        "oauth": {"claude-authorize-url": upstream.url + "/oauth/authorize",
+                  "claude-token-url": upstream.url + "/v1/oauth/token"}}))
+
+    def paste(prompt: str) -> str:
+        url = capsys.readouterr().out.split("Sign in at:\n  ", 1)[1].split()[0]
+        return approve(url)
+
+    monkeypatch.setattr("builtins.input", paste)
+    target = ["--remote", pair[0]] if where == "remote" else ["--config", str(local)]
+    assert cli.main(["auth", "login", "claude", "--no-browser", *target]) == 0
+    cred_id = capsys.readouterr().out.strip().removeprefix("logged in ")
+    cred = in_store_of(tmp_path, cred_id)
+    assert (cred.kind, cred.email) == ("claude", "login@example.com")
+
+
+def in_store_of(tmp_path: Any, cred_id: str) -> Any:
+    from tests.e2e.test_management import in_store
+
+    return in_store(tmp_path, lambda s: records.get_credential(s, cred_id))

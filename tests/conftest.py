@@ -18,6 +18,13 @@ UP = {"codex": "sk-up-codex-1", "codex2": "sk-up-codex-2", "claude": "sk-up-clau
       "gemini": "sk-up-gemini-1", "openai": "sk-up-openai-1"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _moto_writes_atomic() -> None:
+    from tests import dynamo
+
+    dynamo.atomic_moto_writes()
+
+
 @pytest.fixture(scope="session")
 def fake() -> Iterator[FakeUpstream]:
     with FakeUpstream() as server:

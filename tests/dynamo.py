@@ -47,3 +47,26 @@ def create_table(client: Any, name: str) -> None:
     client.create_table(TableName=name, **props)
     if ttl:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+
+def atomic_moto_writes() -> None:
+    """Make moto's DynamoDB writes atomic, as DynamoDB's are per item. moto checks a write's condition and
+    applies an ``ADD`` without a lock, so writes racing on threads (the store's worker threads, or a moto
+    server's request threads) can both pass one condition or lose an increment. Tests that race writes
+    would then measure moto, not our code. Idempotent; applies to in-process mocks and moto servers alike."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_cliproxy_atomic", False):
+        return
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+    DynamoDBBackend._cliproxy_atomic = True  # type: ignore[attr-defined]

@@ -1,1 +1,1 @@
-"""cliproxy core: pure, stateless pieces of the proxy (no FastAPI, no boto3 at import time)."""
+"""cliproxy core: pure, stateless pieces of the proxy (no web framework, no boto3 at import time)."""

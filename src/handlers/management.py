@@ -16,14 +16,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from fastapi.responses import Response
+from starlette.responses import Response
 
 from core import accounts, login, usage
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from fastapi import Request
+    from starlette.requests import Request
 
     from core.call import Deps
     from core.store.base import Store

@@ -28,7 +28,7 @@ from core.call import ClientCall, Reply
 from handlers import clientkeys
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from starlette.applications import Starlette
 
     from handlers.runtime import Runtime
 
@@ -39,7 +39,7 @@ _TERMINAL = frozenset(("response.completed", "response.failed", "response.incomp
 _POLICY_VIOLATION = 1008
 
 
-def register(app: FastAPI, rt: Runtime) -> None:
+def register(app: Starlette, rt: Runtime) -> None:
     for path in PATHS:
         app.router.add_websocket_route(path, _endpoint(rt))
 

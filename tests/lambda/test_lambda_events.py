@@ -232,7 +232,7 @@ def test_log_records_carry_the_request_ids(on_lambda: Any, capsys: pytest.Captur
     app = api.create_app()
 
     async def probe(request: Any) -> Any:
-        from fastapi.responses import Response
+        from starlette.responses import Response
 
         logging.getLogger("cliproxy.api").warning("probe")
         return Response(b"ok")

@@ -170,7 +170,7 @@ def test_bundle_requirements_follow_pyproject_minus_runtime_boto3() -> None:
     out = subprocess.run([sys.executable, str(ROOT / "deploy" / "lambda_requirements.py")], check=True,
                          capture_output=True, text=True).stdout.split("\n")
     names = {re.split(r"[<>=;\s]", line, maxsplit=1)[0] for line in out if line}
-    assert {"fastapi", "uvicorn", "mangum", "httpx-aiohttp", "orjson", "aws-lambda-powertools"} <= names
+    assert {"starlette", "uvicorn", "mangum", "httpx-aiohttp", "orjson", "aws-lambda-powertools"} <= names
     assert "boto3" not in names
 
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from mangum import Mangum
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from core import dialects, errors, service
@@ -24,9 +23,12 @@ from handlers import clientkeys, runtime, telemetry
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
+    from starlette.requests import Request
+
     from core.config import Config
 
 log = logging.getLogger("cliproxy.api")
+
 
 def create_app(config: Config | None = None, *, refresh_model_lists: bool = False) -> Starlette:
     """The app; ``refresh_model_lists``: a local server renews the upstreams' model lists in the background

@@ -21,6 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from core import errors
+from core.executors import classify
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -57,3 +60,22 @@ class Executor(Protocol):
     def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None: ...
     def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None: ...
     async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential: ...
+
+
+class Defaults:
+    """What most executors answer alike: the client's stream choice, failures through the one classifier
+    with the executor's wire dialect, and no refresh (API keys). OAuth kinds override ``refresh``."""
+
+    dialect: ClassVar[ir.Dialect]
+
+    def upstream_stream(self, client_stream: bool) -> bool:
+        return client_stream
+
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
+        return classify.status(status, headers, body, dialect=self.dialect)
+
+    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
+        return classify.event(payload, dialect=self.dialect, headers=headers)
+
+    async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
+        raise errors.UpstreamAuthError("credential cannot be refreshed")

@@ -13,16 +13,13 @@ from urllib.parse import urlsplit
 import orjson
 
 from core import errors, oauth
-from core.executors import base, classify, transport
+from core.executors import base, transport
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     import httpx
 
     from core import ir
     from core.credentials import Credential
-    from core.errors import UpstreamError
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -36,14 +33,11 @@ _NOT_COUNTED = ("stream", "max_tokens", "temperature", "top_p", "top_k", "stop_s
                 "service_tier", "container")
 
 
-class ClaudeExecutor:
+class ClaudeExecutor(base.Defaults):
     kind: ClassVar[ir.UpstreamKind] = "claude"
     counts_tokens: ClassVar[bool] = True  # has a count-tokens endpoint
     keys_sessions: ClassVar[bool] = False  # requests carry a continuity key
     dialect: ClassVar[ir.Dialect] = "anthropic"
-
-    def upstream_stream(self, client_stream: bool) -> bool:
-        return client_stream
 
     def finalize(self, body: dict[str, Any], req: ir.Request, ctx: base.CallContext) -> dict[str, Any]:
         body["model"] = ctx.upstream_model
@@ -67,12 +61,6 @@ class ClaudeExecutor:
             body = {key: value for key, value in body.items() if key != "betas"}
         headers = _headers(cred, ctx, url, body_betas)
         return transport.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
-
-    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
-        return classify.status(status, headers, body, dialect=self.dialect)
-
-    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
-        return classify.event(payload, dialect=self.dialect, headers=headers)
 
     async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
         if cred.auth_type != "oauth" or not cred.refresh_token:

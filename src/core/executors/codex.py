@@ -11,16 +11,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 
 from core import compaction, errors, oauth
-from core.executors import base, classify, transport
+from core.executors import base, transport
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     import httpx
 
     from core import ir
     from core.credentials import Credential
-    from core.errors import UpstreamError
 
 DEFAULT_BASE_URL = "https://chatgpt.com/backend-api/codex"
 DEFAULT_USER_AGENT = "codex_cli_rs/0.116.0 (Mac OS 26.0.1; arm64) Apple_Terminal/464"
@@ -35,7 +32,7 @@ _ENCRYPTED_REASONING = "reasoning.encrypted_content"
 _FORWARDED = ("version", "x-codex-turn-metadata", "x-client-request-id")
 
 
-class CodexExecutor:
+class CodexExecutor(base.Defaults):
     kind: ClassVar[ir.UpstreamKind] = "codex"
     counts_tokens: ClassVar[bool] = False  # has a count-tokens endpoint
     keys_sessions: ClassVar[bool] = True  # requests carry a continuity key
@@ -77,12 +74,6 @@ class CodexExecutor:
               ctx: base.CallContext) -> transport.UpstreamRequest:
         url = (cred.base_url or DEFAULT_BASE_URL).rstrip("/") + ("/responses/compact" if ctx.compact else "/responses")
         return transport.UpstreamRequest("POST", url, _headers(cred, ctx), orjson.dumps(body), stream=not ctx.compact)
-
-    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
-        return classify.status(status, headers, body, dialect=self.dialect)
-
-    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
-        return classify.event(payload, dialect=self.dialect, headers=headers)
 
     async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
         if cred.auth_type != "oauth" or not cred.refresh_token:

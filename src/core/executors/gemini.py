@@ -10,30 +10,21 @@ from urllib.parse import quote
 
 import orjson
 
-from core import errors
-from core.executors import base, classify, transport
+from core.executors import base, transport
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    import httpx
-
     from core import ir
     from core.credentials import Credential
-    from core.errors import UpstreamError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
 
 
-class GeminiExecutor:
+class GeminiExecutor(base.Defaults):
     kind: ClassVar[ir.UpstreamKind] = "gemini"
     counts_tokens: ClassVar[bool] = True  # has a count-tokens endpoint
     keys_sessions: ClassVar[bool] = False  # requests carry a continuity key
     dialect: ClassVar[ir.Dialect] = "gemini"
-
-    def upstream_stream(self, client_stream: bool) -> bool:
-        return client_stream
 
     def finalize(self, body: dict[str, Any], req: ir.Request, ctx: base.CallContext) -> dict[str, Any]:
         body.pop("model", None)  # the URL names the model; the API refuses it in the body
@@ -62,14 +53,6 @@ class GeminiExecutor:
         headers.update((name.lower(), value) for name, value in cred.headers.items())
         return transport.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
 
-    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
-        return classify.status(status, headers, body, dialect=self.dialect)
-
-    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
-        return classify.event(payload, dialect=self.dialect, headers=headers)
-
-    async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
-        raise errors.UpstreamAuthError("credential cannot be refreshed")
 
 
 _CALL = ("functionCall", "function_call")

@@ -10,26 +10,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 
 from core import errors
-from core.executors import base, classify, transport
+from core.executors import base, transport
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    import httpx
-
     from core import ir
     from core.credentials import Credential
-    from core.errors import UpstreamError
 
 
-class OpenAICompatExecutor:
+class OpenAICompatExecutor(base.Defaults):
     kind: ClassVar[ir.UpstreamKind] = "openai_compat"
     counts_tokens: ClassVar[bool] = False  # has a count-tokens endpoint
     keys_sessions: ClassVar[bool] = False  # requests carry a continuity key
     dialect: ClassVar[ir.Dialect] = "openai_chat"
-
-    def upstream_stream(self, client_stream: bool) -> bool:
-        return client_stream
 
     def finalize(self, body: dict[str, Any], req: ir.Request, ctx: base.CallContext) -> dict[str, Any]:
         body["model"] = ctx.upstream_model
@@ -54,14 +46,6 @@ class OpenAICompatExecutor:
         headers.update((name.lower(), value) for name, value in cred.headers.items())
         return transport.UpstreamRequest("POST", url, headers, orjson.dumps(body), stream=ctx.stream)
 
-    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError | None:
-        return classify.status(status, headers, body, dialect=self.dialect)
-
-    def classify_event(self, payload: Any, headers: Mapping[str, str] | None = None) -> UpstreamError | None:
-        return classify.event(payload, dialect=self.dialect, headers=headers)
-
-    async def refresh(self, cred: Credential, http: httpx.AsyncClient, token_url: str | None) -> Credential:
-        raise errors.UpstreamAuthError("credential cannot be refreshed")
 
 
 EXECUTOR = OpenAICompatExecutor()

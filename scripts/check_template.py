@@ -30,7 +30,8 @@ ALARMS = {
     "CredentialsNeedLoginAlarm": "needs-login", "CredentialsCoolingAlarm": "cooling",
 }
 SECRETS = {"ClientApiKeysSecret": "CLIPROXY_API_KEYS_SECRET", "UpstreamKeysSecret": "CLIPROXY_UPSTREAM_KEYS_SECRET",
-           "EncryptionKeySecret": "CLIPROXY_ENCRYPTION_KEY_SECRET"}
+           "EncryptionKeySecret": "CLIPROXY_ENCRYPTION_KEY_SECRET",
+           "ManagementKeysSecret": "CLIPROXY_MANAGEMENT_KEYS_SECRET"}
 # Store methods that only the CLI runs (`cliproxy store init`), never a function.
 CLI_ONLY = {"init", "_create_table"}
 # Managed policies a function role may carry besides StateAccessPolicy (logs; X-Ray writes when traced).

@@ -75,14 +75,14 @@ async def _count(client: Any, config_path: Path, n: int) -> dict[str, Any]:
     from core import config as cfgmod
     from core import store as stores
     from core.call import Deps
-    from core.executors import base
+    from core.executors import transport
     from core.state import PoolState
 
     config = cfgmod.load(str(config_path))
     store = stores.open_store(config.store, dynamodb_client=client, encryption_key=KEY)
     await store.init()
     counter = CallCounter(client)
-    http = base.make_client()
+    http = transport.make_client()
     try:
         deps = Deps(config=config, http=http, state=PoolState(config, store))
         for _ in range(3):  # warm: snapshot loaded, pin written, first usage flush done

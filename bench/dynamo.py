@@ -114,7 +114,6 @@ async def _failovers(config: Any, store: Any, http: Any, counter: CallCounter, *
             await records.clear_cooldown(store, cred_id, group)
         state = PoolState(config, store)
         await state.snapshot()
-        await state.flush_usage()
         counter.take()
         await _chat(Deps(config=config, http=http, state=state), f"failover-{i}", model="failover-chat")
         ops = counter.take()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +81,20 @@ def start_proxy(upstream: FakeUpstream, tmp_path: Path) -> Iterator[Callable[...
 @pytest.fixture
 def proxy(start_proxy: Callable[..., ThreadedServer]) -> ThreadedServer:
     return start_proxy()
+
+
+def in_store(tmp_path: Path, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run ``work(store)`` on the SQLite store a proxy_config under ``tmp_path`` uses, from the test thread."""
+    import asyncio
+
+    from core.config import StoreConfig
+    from core.store import open_store
+
+    async def go() -> Any:
+        store = open_store(StoreConfig(backend="sqlite", path=str(tmp_path / "cliproxy.db")))
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())

@@ -11,11 +11,11 @@ running proxy, the fake upstream, the clock moved by the test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.e2e.clocked import MODELS, Rig, retry_after, start
+from tests.e2e.clocked import MODELS, Rig, retry_after
 
 from core.credentials import Credential, ModelAlias
 from core.store import records
@@ -36,20 +36,6 @@ def event(**kw: Any) -> Inject:
 
 def drop(fake: FakeUpstream) -> None:
     fake.drop_before_first_byte(times=None)
-
-
-@pytest.fixture(scope="module")
-def proxy_rig(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    found = start(fake, tmp_path_factory.mktemp("cooldowns"))
-    yield found
-    found.server.stop()
-
-
-@pytest.fixture
-def rig(proxy_rig: Rig) -> Iterator[Rig]:
-    proxy_rig.reset()
-    yield proxy_rig
-    proxy_rig.fake.reset()  # no lasting failure left for the next module
 
 
 def fail_once(rig: Rig, inject: Inject, model: str) -> int:

@@ -8,12 +8,12 @@ cooldown. The unit table is tests/unit/executors/test_classify.py; cooldowns ove
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from tests.conftest import UP
-from tests.e2e.clocked import MODELS, Rig, retry_after, start
+from tests.e2e.clocked import MODELS, Rig, retry_after
 
 if TYPE_CHECKING:
     from tests.fakes.upstream import FakeUpstream
@@ -72,20 +72,6 @@ ROWS = [
     ("gemini", event(code="NOT_FOUND"), "not-found", "model", 12 * 3600),
     ("openai", event(code="server_error"), "server", "model", 1),
 ]
-
-
-@pytest.fixture(scope="module")
-def proxy_rig(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    found = start(fake, tmp_path_factory.mktemp("failures"))
-    yield found
-    found.server.stop()
-
-
-@pytest.fixture
-def rig(proxy_rig: Rig) -> Iterator[Rig]:
-    proxy_rig.reset()
-    yield proxy_rig
-    proxy_rig.fake.reset()  # no lasting failure left for the next module
 
 
 def _cases() -> list[Any]:

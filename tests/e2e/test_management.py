@@ -3,17 +3,15 @@ store), every credentials route and the usage report; no answer carries a token,
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import CLIENT_KEY, UP
+from tests.conftest import CLIENT_KEY, UP, in_store
 
-from core.config import StoreConfig
-from core.store import open_store, records
+from core.store import records
 from handlers import clientkeys
 
 MGMT_KEY = "mk-test-management-key"
@@ -52,17 +50,6 @@ def api(start_proxy: Any) -> Any:
     for one in made:  # no token, key or secret in any answer of the test
         for text in one.answers:
             assert not any(secret in text for secret in SECRETS), text
-
-
-def in_store(tmp_path: Path, work: Any) -> Any:
-    async def go() -> Any:
-        store = open_store(StoreConfig(backend="sqlite", path=str(tmp_path / "cliproxy.db")))
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
 
 
 def test_without_management_keys_every_route_is_absent(proxy: Any) -> None:

@@ -4,7 +4,6 @@ account. A transient token-endpoint failure (5xx) is retried with backoff instea
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -13,27 +12,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from tests.conftest import CLIENT_KEY
+from tests.conftest import CLIENT_KEY, in_store
 
 from core import oauth
-from core.config import StoreConfig
 from core.credentials import Credential, ModelAlias
-from core.store import open_store, records
+from core.store import records
 
 MODEL = "dead-token-model"
 CRED_ID = "codex-needs-login"
 AUTH = {"authorization": f"Bearer {CLIENT_KEY}"}
-
-
-def in_store(tmp_path: Path, work: Any) -> Any:
-    async def go() -> Any:
-        store = open_store(StoreConfig(backend="sqlite", path=str(tmp_path / "cliproxy.db")))
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
 
 
 def near_expiry(fake: Any, refresh_token: str) -> Credential:

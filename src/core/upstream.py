@@ -49,8 +49,9 @@ def prepare(req: ir.Request, target: Target, route: Route, call: ClientCall, cfg
     body["model"] = route.upstream_model
     original = copy.deepcopy(body) if _has_rules(cfg) else body  # the translated request before any rule
     support = catalog.thinking_support(route.upstream_model, declared=cred.model_thinking.get(route.upstream_model))
+    carried = None if passthrough else thinking.carried_intent(req.thinking, up_dialect)
     body = thinking.apply_thinking(body, route.upstream_model, req.dialect, up_dialect,
-                                   suffix=target.suffix, support=support)
+                                   suffix=target.suffix, support=support, carried=carried)
     if _has_rules(cfg):
         body = payload.apply_rules(body, original, route.upstream_model, cred.kind, cfg.payload,
                                    requested=target.requested)

@@ -1,7 +1,9 @@
 """Codex: the ChatGPT-account Responses backend (``chatgpt.com/backend-api/codex``), or a Responses API key.
 
 The upstream only speaks SSE and rejects many public Responses fields, so ``finalize`` forces ``stream``,
-``store`` and ``instructions`` and deletes what it refuses (reference: codex-upstream.md §1-2, §6-7).
+``store``, ``instructions`` and the encrypted-reasoning ``include`` and deletes what it refuses
+(reference: codex-upstream.md §1-2, §6-7). It is the only place these are set: the Responses renderer leaves
+them out, so a re-rendered body and a passed-through one get them the same way.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 Clients ask for reasoning as OpenAI ``reasoning_effort``, Responses ``reasoning.effort``, Anthropic
 ``thinking`` / ``output_config.effort`` or Gemini ``thinkingConfig``; each upstream model accepts only some
 levels or a budget range. ``apply_thinking`` runs on the body already rendered in the upstream dialect,
-reads the intent the translation carried over (or the model-name suffix, which wins), checks it against the
-model and writes what the upstream accepts:
+takes the intent the translation carried over (or the model-name suffix, which wins), checks it against the
+model and writes what the upstream accepts. The OpenAI renderers leave their effort field to it
+(``carried_intent``), so the field is written once; the Claude and Gemini renderers write their own thinking
+config, which depends on the rest of their body (max_tokens, tool loops), and it is read back from there:
 
 - same family (the client speaks the model's own dialect family): an unsupported level or an out-of-range
   body budget is a 400 (``budget 64000 out of range [128,20000]``);
@@ -29,6 +31,7 @@ from core.thinking.levels import (
     budget_to_level,
     clamp_level,
     claude_effort,
+    effort_of,
     level_to_budget,
 )
 from core.thinking.validate import can_think, clamp_budget, validate
@@ -44,9 +47,11 @@ __all__ = [
     "Intent",
     "apply_thinking",
     "budget_to_level",
+    "carried_intent",
     "clamp_budget",
     "clamp_level",
     "claude_effort",
+    "effort_of",
     "level_to_budget",
     "read_intent",
 ]
@@ -57,31 +62,35 @@ FAMILIES: dict[str, str] = {
 }
 # Upstream kind of a catalog model -> its family.
 _KIND_FAMILY = {"codex": "openai", "claude": "claude", "gemini": "gemini"}
+# The effort a re-rendered Responses body asks for when the client asked for none (Codex CLI's default).
+_RENDERED_DEFAULT = {"openai_responses": "medium"}
 
 
 def apply_thinking(body: dict[str, Any], model: str, from_fmt: str, to_fmt: str, *,
-                   suffix: ir.Thinking | None = None, support: ThinkingSupport | None = None) -> dict[str, Any]:
+                   suffix: ir.Thinking | None = None, support: ThinkingSupport | None = None,
+                   carried: Intent | None = None) -> dict[str, Any]:
     """Return ``body`` (in dialect ``to_fmt``) with its thinking fields fitted to ``model``.
 
     ``model`` may carry a suffix (``gpt-5(high)``); an explicit ``suffix`` wins over it, and either wins
-    over the body. ``support`` defaults to the catalog entry of the base name. Raises BadRequestError when a
-    same-family request asks for what the model cannot do. ``body`` itself is never mutated.
+    over the intent ``carried`` from a re-rendered request (``carried_intent``), which wins over the body.
+    ``support`` defaults to the catalog entry of the base name. Raises BadRequestError when a same-family
+    request asks for what the model cannot do. ``body`` itself is never mutated.
     """
     if to_fmt not in FAMILIES:
         return body
     from_fmt = from_fmt or to_fmt
     base, parsed = models.parse_suffix(model)
     wanted = Intent.of_thinking(suffix if suffix is not None else parsed)
-    if wanted is None and not wire.present(body, to_fmt):
+    if wanted is None and carried is None and not wire.present(body, to_fmt):
         return body  # nothing asks for thinking and nothing is there to strip: every branch below keeps body
     if support is None:
         support = catalog.thinking_support(base)
     if support is None:
-        intent = wanted or wire.read(body, to_fmt)
+        intent = wanted or carried or wire.read(body, to_fmt)
         return wire.write_unvalidated(body, intent, to_fmt) if intent else body
     if not can_think(support):
         return wire.strip(body, to_fmt)
-    intent = wanted or wire.read(body, to_fmt)
+    intent = wanted or carried or wire.read(body, to_fmt)
     if intent is None:
         return body
     entry = catalog.lookup(base)
@@ -92,6 +101,16 @@ def apply_thinking(body: dict[str, Any], model: str, from_fmt: str, to_fmt: str,
                        from_suffix=wanted is not None, to_claude=to_fmt == "anthropic")
     max_output = entry.max_completion_tokens if entry else None
     return wire.write(body, checked, support, to_fmt, max_output=max_output)
+
+
+def carried_intent(thinking: ir.Thinking | None, to_fmt: str) -> Intent | None:
+    """The intent a request re-rendered into ``to_fmt`` hands ``apply_thinking``: for the OpenAI dialects, whose
+    renderers write no effort, the client's thinking as a level (OpenAI speaks levels), else Codex's default;
+    None for Claude and Gemini, whose renderers wrote their thinking config into the body."""
+    if to_fmt not in wire.EFFORT_DIALECTS:
+        return None
+    level = effort_of(thinking) or _RENDERED_DEFAULT.get(to_fmt)
+    return Intent.of_level(level) if level else None
 
 
 def read_intent(body: dict[str, Any], dialect: str) -> Intent | None:

@@ -54,6 +54,15 @@ def prefer_high(level: str, supported: tuple[str, ...]) -> str:
     return next((c for c in _HIGH_PREFERENCE.get(level, ()) if c in supported), level)
 
 
+def effort_of(thinking: ir.Thinking | None) -> str | None:
+    """The OpenAI effort a neutral intent asks for: its level as is, else its budget as a level, else None."""
+    if thinking is None:
+        return None
+    if thinking.level is not None:
+        return thinking.level
+    return budget_to_level(thinking.budget) if thinking.budget is not None else None
+
+
 def claude_effort(level: str, *, supports_max: bool) -> str | None:
     """A level as a Claude adaptive ``effort`` (low, medium, high, max); None for an empty or unknown level."""
     level = level.strip().lower()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 Body = dict[str, Any]
 
 _EFFORT_PATH = {"openai_chat": "reasoning_effort", "openai_responses": "reasoning.effort"}
+EFFORT_DIALECTS = frozenset(_EFFORT_PATH)  # the dialects whose only thinking field is an effort level
 _GEMINI = "generationConfig.thinkingConfig"
 _GEMINI_LEVEL_KEYS = ("thinkingLevel", "thinking_level")
 _GEMINI_BUDGET_KEYS = ("thinkingBudget", "thinking_budget")
@@ -137,7 +138,7 @@ def _known_effort(intent: Intent, support: ThinkingSupport, levels: tuple[str, .
             return "none"
         fallback = levels[0] if levels else budget_to_level(intent.budget)
         return intent.level or fallback
-    return None  # auto on a model with dynamic thinking: leave what the body says
+    return "auto"  # a model with dynamic thinking takes auto as it is
 
 
 def _write_effort(body: Body, fmt: str, effort: str | None) -> Body:

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import FIXTURES
 
 from core import errors, ir, sse
+from core import thinking as core_thinking
 from core.dialects import openai_chat
 from core.dialects.openai_chat import stream as chat_stream
 
@@ -154,12 +155,23 @@ def test_ir_renders_a_chat_body_for_a_compatible_upstream():
         "max_tokens": 256,
         "temperature": 0.3,
         "stop": ["X"],
-        "reasoning_effort": "medium",
         "tools": [{"type": "function", "function": {"name": "read", "description": "Read", "parameters": PARAMS}},
                   {"type": "function", "function": {"name": "noargs",
                                                     "parameters": {"type": "object", "properties": {}}}}],
         "tool_choice": {"type": "function", "function": {"name": "read"}},
     }
+
+
+@pytest.mark.parametrize(("thinking", "effort"), [(None, None), (ir.Thinking(budget=2000), "medium"),
+                                                  (ir.Thinking(level="high"), "high")])
+def test_chat_effort_is_thinkings_to_write(thinking, effort):
+    """The renderer writes no reasoning_effort; thinking writes the carried one (no default for chat)."""
+    req = ir.Request(model="qwen", dialect="anthropic", thinking=thinking, messages=(user("x"),))
+    body = openai_chat.render_request(req)
+    assert "reasoning_effort" not in body
+    out = core_thinking.apply_thinking(body, "qwen", "anthropic", "openai_chat",
+                                       carried=core_thinking.carried_intent(thinking, "openai_chat"))
+    assert out.get("reasoning_effort") == effort
 
 
 def test_own_reasoning_is_echoed_as_reasoning_content_and_calls_leave_content_null():

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import FIXTURES
 
 from core import errors, ir, sse
+from core import thinking as core_thinking
 from core.dialects import openai_chat, openai_responses, toolnames
 from core.dialects.openai_chat import stream as chat_stream
 from core.dialects.openai_responses import stream as responses_stream
@@ -59,7 +60,6 @@ def test_chat_request_with_system_tools_parallel_calls_and_results_renders_the_c
     req = openai_chat.parse_request(chat_request())
     assert openai_responses.render_request(req) == {
         "model": "gpt-5-codex",
-        "instructions": "",
         "input": [
             {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "You are terse."}]},
             {"type": "message", "role": "user", "content": [
@@ -72,11 +72,8 @@ def test_chat_request_with_system_tools_parallel_calls_and_results_renders_the_c
             {"type": "function_call_output", "call_id": "call_B", "output": "no hits"},
             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "thanks"}]},
         ],
-        "stream": True,
-        "store": False,
         "parallel_tool_calls": True,
-        "include": ["reasoning.encrypted_content"],
-        "reasoning": {"effort": "high", "summary": "auto"},
+        "reasoning": {"summary": "auto"},  # the effort is thinking's, the forced fields the executor's
         "tools": [
             {"type": "function", "name": "read", "description": "Read a file", "parameters": READ_PARAMS,
              "strict": False},
@@ -99,10 +96,15 @@ def test_chat_request_with_system_tools_parallel_calls_and_results_renders_the_c
     (ir.Thinking(budget=24576), "high"),
     (ir.Thinking(budget=24577), "xhigh"),
 ])
-def test_codex_effort_comes_from_the_thinking_level_or_budget(thinking, effort):
+def test_codex_effort_is_written_once_by_thinking_from_the_level_or_budget(thinking, effort):
     req = ir.Request(model="m", messages=(ir.Message("user", (ir.Text("hi"),)),), dialect="anthropic",
                      thinking=thinking)
-    assert openai_responses.render_request(req)["reasoning"] == {"effort": effort, "summary": "auto"}
+    body = openai_responses.render_request(req)
+    assert body["reasoning"] == {"summary": "auto"}  # the renderer leaves the effort alone
+    carried = core_thinking.carried_intent(req.thinking, "openai_responses")
+    out = core_thinking.apply_thinking(body, "m", "anthropic", "openai_responses", carried=carried)
+    assert out["reasoning"] == {"summary": "auto", "effort": effort}
+    assert body["reasoning"] == {"summary": "auto"}  # apply_thinking returns a new body
 
 
 def test_codex_body_keeps_only_own_reasoning_and_drops_empty_assistant_messages():

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import orjson
 
 from core import ir
-from core.dialects import dataurl, effort, fields, openai_tools
+from core.dialects import dataurl, fields, openai_tools
 from core.errors import BadRequestError
 
 if TYPE_CHECKING:
@@ -233,6 +233,7 @@ def _str_or_none(value: Any) -> str | None:
 # ---- IR -> chat body for an OpenAI-compatible upstream ----
 
 def render_request(req: ir.Request) -> dict[str, Any]:
+    """A chat body; ``reasoning_effort`` is thinking's to write (``thinking.carried_intent``)."""
     body: dict[str, Any] = {"model": req.model, "messages": render_messages(req.messages)}
     if req.stream:
         body["stream"] = True
@@ -243,7 +244,6 @@ def render_request(req: ir.Request) -> dict[str, Any]:
         "top_p": req.top_p,
         "stop": list(req.stop) or None,
         "parallel_tool_calls": req.parallel_tool_calls,
-        "reasoning_effort": effort.of(req.thinking),
         "user": req.user,
         "prompt_cache_key": req.prompt_cache_key,
         "prompt_cache_retention": req.prompt_cache_retention,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from core import compaction, ir
-from core.dialects import dataurl, effort, fields, openai_tools, toolnames
+from core.dialects import dataurl, fields, openai_tools, toolnames
 from core.errors import BadRequestError
 
 NAME: ir.Dialect = "openai_responses"
@@ -203,19 +203,16 @@ def _parse_format(raw: Any) -> ir.ResponseFormat | None:
 # ---- IR -> Codex body ----
 
 def render_request(req: ir.Request) -> dict[str, Any]:
-    """A Codex body: no token limits or sampling (Codex rejects them), encrypted reasoning always asked for."""
+    """A Codex body: no token limits or sampling (Codex rejects them). The fields Codex forces on every body
+    (``stream``, ``store``, ``instructions``, encrypted reasoning) are the executor's (``executors.codex``);
+    the effort is thinking's (``thinking.carried_intent``): each is written once, there."""
     names = toolnames.shorten_all(t.name for t in req.tools if t.raw is None)
-    thinking = req.thinking
+    summary = req.thinking.summary if req.thinking is not None else None
     body: dict[str, Any] = {
         "model": req.model,
-        "instructions": "",
         "input": _render_input(req.messages, names),
-        "stream": True,  # Codex serves only SSE; non-stream clients get the stream aggregated
-        "store": False,
         "parallel_tool_calls": req.parallel_tool_calls if req.parallel_tool_calls is not None else True,
-        "include": ["reasoning.encrypted_content"],
-        "reasoning": {"effort": effort.of(thinking) or "medium",
-                      "summary": (thinking.summary if thinking is not None else None) or "auto"},
+        "reasoning": {"summary": summary or "auto"},
     }
     tools = [t for t in (_render_tool(t, names) for t in req.tools) if t is not None]
     if tools:

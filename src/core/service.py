@@ -234,10 +234,10 @@ async def _cool(deps: Deps, route: Route, target: Target, err: UpstreamError) ->
 
 
 async def _attempt(req: ir.Request, target: Target, route: Route, call: ClientCall, deps: Deps) -> Answer:
-    """One try on one credential. Compaction that the upstream cannot do itself (every kind but Codex) is
-    emulated with a summary from the same credential (``core.dialects.openai_responses.compact``)."""
+    """One try on one credential. Compaction that the upstream cannot do itself (its executor does not
+    ``compacts``: every kind but Codex) is emulated with a summary from the same credential (``core.dialects.openai_responses.compact``)."""
     compacting = call.compact or (req.dialect == "openai_responses" and compaction.is_trigger(req.original))
-    if compacting and route.cred.kind != "codex":
+    if compacting and not executors.get(route.cred.kind).compacts:
         from core.dialects.openai_responses import compact
 
         return await compact.emulate(req, call.compact, lambda ask: _send(ask, target, route, call, deps))

@@ -60,7 +60,7 @@ def prepare(req: ir.Request, target: Target, route: Route, call: ClientCall, cfg
         cont = continuity.derive_key(req, call.headers, principal=call.principal, credential_id=cred.id,
                                      secrets=tuple(s for s in (cred.secret, cred.refresh_token) if s),
                                      execution_session=call.execution_session)
-    compact = call.compact and executor.kind == "codex"  # Codex's own /responses/compact: one JSON answer
+    compact = call.compact and executor.compacts  # the upstream's own compaction (Codex): one JSON answer
     ctx = CallContext(
         stream=executor.upstream_stream(req.stream) and not compact,
         upstream_model=route.upstream_model,

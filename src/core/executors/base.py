@@ -52,6 +52,7 @@ class Executor(Protocol):
     kind: ClassVar[ir.UpstreamKind]
     counts_tokens: ClassVar[bool]  # the upstream counts prompt tokens itself (Claude, Gemini)
     keys_sessions: ClassVar[bool]  # requests carry a continuity key: prompt_cache_key and session_id (Codex)
+    compacts: ClassVar[bool]  # the upstream compacts a conversation itself (Codex /responses/compact)
     dialect: ClassVar[ir.Dialect]
 
     def upstream_stream(self, client_stream: bool) -> bool: ...
@@ -64,9 +65,11 @@ class Executor(Protocol):
 
 class Defaults:
     """What most executors answer alike: the client's stream choice, failures through the one classifier
-    with the executor's wire dialect, and no refresh (API keys). OAuth kinds override ``refresh``."""
+    with the executor's wire dialect, no compaction of their own (the service emulates it) and no refresh
+    (API keys). OAuth kinds override ``refresh``."""
 
     dialect: ClassVar[ir.Dialect]
+    compacts: ClassVar[bool] = False
 
     def upstream_stream(self, client_stream: bool) -> bool:
         return client_stream

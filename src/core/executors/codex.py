@@ -38,6 +38,7 @@ class CodexExecutor(base.Defaults):
     kind: ClassVar[ir.UpstreamKind] = "codex"
     counts_tokens: ClassVar[bool] = False  # has a count-tokens endpoint
     keys_sessions: ClassVar[bool] = True  # requests carry a continuity key
+    compacts: ClassVar[bool] = True  # POST {base}/responses/compact
     dialect: ClassVar[ir.Dialect] = "openai_responses"
 
     def upstream_stream(self, client_stream: bool) -> bool:

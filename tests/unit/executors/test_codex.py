@@ -126,3 +126,20 @@ def test_a_re_rendered_compaction_turn_keeps_its_trigger():
                      original={"input": [{"type": "compaction_trigger"}]})
     body = EX.finalize({"model": "m", "input": [{"role": "user", "content": "hi"}]}, req, ctx(passthrough=False))
     assert body["input"][-1] == {"type": "compaction_trigger"}
+
+
+def test_only_codex_compacts_itself_the_service_emulates_the_others():
+    from core import executors
+
+    assert {kind for kind in ("codex", "claude", "gemini", "openai_compat") if executors.get(kind).compacts} == {"codex"}
+
+
+def test_a_rendered_body_gets_the_forced_fields_from_finalize_alone():
+    from core.dialects import openai_responses
+
+    req = ir.Request(model="gpt-5-codex", messages=(ir.Message("user", (ir.Text("hi"),)),), dialect="anthropic")
+    rendered = openai_responses.render_request(req)
+    assert not {"stream", "store", "instructions", "include"} & rendered.keys()
+    body = EX.finalize(rendered, req, ctx())
+    assert (body["stream"], body["store"], body["instructions"]) == (True, False, "")
+    assert body["include"] == ["reasoning.encrypted_content"]

@@ -12,8 +12,8 @@ in parallel:
 The first two become the variables ``core.config.apply_env`` already reads. The third holds config sections
 (``claude-api-key``, ``gemini-api-key``, ``codex-api-key``, ``openai-compatibility``) whose entries are added
 after the config file's own. A variable that is already set wins (``sam local invoke --env-vars``), so tests and
-local runs never call AWS. The client-keys secret is re-read later, for rotation (``keys_secret``,
-``handlers.clientkeys``). ``CLIPROXY_CONFIG`` may be relative: it is resolved under ``LAMBDA_TASK_ROOT``.
+local runs never call AWS. The client-keys and management-keys secrets are re-read later, for rotation
+(``keys_secret``, ``handlers.clientkeys``; ``management_keys_secret``, ``handlers.management``). ``CLIPROXY_CONFIG`` may be relative: it is resolved under ``LAMBDA_TASK_ROOT``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from core.config import Config
 
 __all__ = ["SECRETS", "UPSTREAM_SECRET", "SecretError", "config_path", "export_secrets", "load_config",
-           "keys_secret", "normalise_keys", "on_lambda", "read_secret", "read_secrets", "reset", "upstream_sections"]
+           "keys_secret", "management_keys_secret", "normalise_keys", "on_lambda", "read_secret", "read_secrets", "reset", "upstream_sections"]
 log = logging.getLogger("cliproxy.lambda")
 
 SECRETS = {
@@ -47,6 +47,7 @@ _exported = False
 _upstream: dict[str, Any] = {}
 _upstream_raw: str | None = None
 _keys_secret: str | None = None  # the client-keys secret the keys came from
+_management_secret: str | None = None  # the management-keys secret, likewise re-read for rotation
 
 
 def on_lambda() -> bool:
@@ -56,7 +57,7 @@ def on_lambda() -> bool:
 def export_secrets(client: Any = None) -> None:
     """Read the stack's secrets once per process: client keys and encryption key into the environment, the
     upstream key sections for ``load_config``. Also switches logging to Powertools' structured JSON."""
-    global _exported, _upstream, _upstream_raw, _keys_secret
+    global _exported, _upstream, _upstream_raw, _keys_secret, _management_secret
     if _exported:
         return
     from handlers import telemetry
@@ -73,6 +74,8 @@ def export_secrets(client: Any = None) -> None:
                 else values[target].strip()
     if "CLIPROXY_API_KEYS" in values:
         _keys_secret = wanted["CLIPROXY_API_KEYS"]
+    if "CLIPROXY_MANAGEMENT_KEYS" in values:
+        _management_secret = wanted["CLIPROXY_MANAGEMENT_KEYS"]
     _upstream = upstream_sections(values[UPSTREAM_SECRET], wanted[UPSTREAM_SECRET]) \
         if UPSTREAM_SECRET in values else {}
     _upstream_raw = values.get(UPSTREAM_SECRET)
@@ -132,6 +135,11 @@ def keys_secret() -> str | None:
     return _keys_secret
 
 
+def management_keys_secret() -> str | None:
+    """The management-keys secret, when ``export_secrets`` took the management keys from it."""
+    return _management_secret
+
+
 def normalise_keys(value: str) -> str:
     """Client keys as ``a,b,c`` from a comma / newline separated string or a JSON array of strings; a JSON
     array holding api-keys objects stays JSON (``core.config.apply_env`` reads both)."""
@@ -187,5 +195,5 @@ def load_config(explicit: str | None = None) -> Config:
 
 def reset() -> None:
     """Forget what was read (tests)."""
-    global _exported, _upstream, _upstream_raw, _keys_secret
-    _exported, _upstream, _upstream_raw, _keys_secret = False, {}, None, None
+    global _exported, _upstream, _upstream_raw, _keys_secret, _management_secret
+    _exported, _upstream, _upstream_raw, _keys_secret, _management_secret = False, {}, None, None, None

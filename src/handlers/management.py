@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 def routes(rt: Runtime) -> list[tuple[str, Any, list[str]]]:
     """(path, endpoint, methods) for ``handlers.api`` to register."""
+    keys = ManagementKeys(rt.config.management_keys, _keys_secret())
     table: list[tuple[str, Endpoint, list[str]]] = [
         ("/credentials", list_credentials, ["GET"]),
         ("/credentials", upload_credential, ["POST"]),
@@ -56,12 +57,43 @@ def routes(rt: Runtime) -> list[tuple[str, Any, list[str]]]:
         ("/oauth/{provider}/start", oauth_start, ["POST"]),
         ("/oauth/{state}", oauth_status, ["GET"]),
     ]
-    return [(PREFIX + path, _guarded(rt, endpoint), methods) for path, endpoint, methods in table]
+    return [(PREFIX + path, _guarded(rt, keys, endpoint), methods) for path, endpoint, methods in table]
 
 
-def _guarded(rt: Runtime, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+class ManagementKeys:
+    """The management keys in force: the config's, or on Lambda the management-keys secret re-read through
+    ``handlers.secrets`` (cached ``max_age``, 5 minutes by default), so a rotated key takes effect on warm
+    instances within that time. An unreadable secret is logged and the keys read before stay in force."""
+
+    def __init__(self, keys: tuple[str, ...], secret: str | None = None) -> None:
+        self._keys, self._secret, self._text = keys, secret, ""
+
+    def current(self) -> tuple[str, ...]:
+        if self._secret is None:
+            return self._keys
+        from handlers import lambda_config, secrets
+
+        try:
+            text = secrets.secret_value(self._secret)  # cached: at most one fetch per max_age
+            if text != self._text:
+                self._keys = tuple(k for k in lambda_config.normalise_keys(text).split(",") if k)
+                self._text = text
+        except secrets.SecretError as exc:  # the message names the secret, never its value
+            log.error("management keys not refreshed: %s", exc)
+        return self._keys
+
+
+def _keys_secret() -> str | None:
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return None
+    from handlers import lambda_config
+
+    return lambda_config.management_keys_secret()
+
+
+def _guarded(rt: Runtime, management: ManagementKeys, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def guarded(request: Request) -> Response:
-        keys = rt.config.management_keys
+        keys = management.current()
         if not keys:
             return _error(404, "not found")
         deps = await rt.deps()

@@ -228,7 +228,22 @@ async def get_usage(request: Request, deps: Deps) -> Response:
 
 
 async def oauth_start(request: Request, deps: Deps) -> Response:
-    started = await login.start(deps.state.store, request.path_params["provider"], deps.config.oauth)
+    """Body (optional): ``{"flow": "device"}`` for Codex's device flow, or ``{"redirect_port": N}`` for a
+    code flow whose browser comes back to the caller's loopback port (``cliproxy auth login --remote``)."""
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError:
+        body = None
+    port = body.get("redirect_port") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or body.get("flow", "code") not in ("code", "device") or (
+            port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536)):
+        return _error(400, 'send nothing, {"flow": "device"} or {"redirect_port": 1..65535}')
+    name = request.path_params["provider"]
+    if body.get("flow") == "device":
+        started = await login.start_device(deps.state.store, deps.http, name, deps.config.oauth)
+    else:
+        started = await login.start(deps.state.store, name, deps.config.oauth, redirect_port=port)
     return _json(started, 201)
 
 
@@ -249,7 +264,11 @@ async def oauth_complete(request: Request, deps: Deps) -> Response:
 
 
 async def oauth_status(request: Request, deps: Deps) -> Response:
-    return _json(await login.status(deps.state.store, request.path_params["state"]))
+    # a device login asks the provider once per call: no background task, so any instance can answer
+    answer = await login.poll(deps.state.store, deps.http, deps.config.oauth, request.path_params["state"])
+    if answer["status"] == "done":
+        deps.state.invalidate()
+    return _json(answer)
 
 
 def _json(body: Any, status: int = 200) -> Response:

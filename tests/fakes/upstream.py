@@ -8,7 +8,8 @@
 Routes: ``/backend-api/codex/responses`` (any path ending ``/responses``), ``/v1/messages`` and
 ``/v1/messages/count_tokens``, ``/v1beta/models/{model}:{method}`` (also ``/v1/models/...``), any path ending
 ``/chat/completions``, model lists (any path ending ``/models``: tests/fakes/models.py), ``/oauth/token`` (Codex,
-form) and ``/v1/oauth/token`` (Claude, JSON).
+form) and ``/v1/oauth/token`` (Claude, JSON), ``/oauth/authorize`` (login: redirects at once with a code bound to
+the PKCE challenge and the redirect_uri) and Codex's device login (``fake.device``: tests/fakes/oauth.py).
 Failures target requests whose ``authorization`` Bearer, ``x-api-key``, ``x-goog-api-key`` or ``?key=``
 carries ``when_token`` (any request when None) and, when given, whose path contains ``path``.
 Run ``python -m tests.fakes [PORT]`` to serve it from its own process (prints its URL; no recording).
@@ -28,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from tests.fakes import claude, codex, gemini, models, openai_chat
+from tests.fakes.oauth import DeviceLogins
 from tests.fakes.reply import Reply
 from tests.fakes.server import HttpRequest, Responder, ThreadedServer
 
@@ -71,7 +73,8 @@ class FakeUpstream:
         self.requests: list[Recorded] = []
         self.refresh_uses: Counter[str] = Counter()  # refresh token -> times presented
         self.aborted_streams = 0  # streams the client hung up on mid-way
-        self.codes: dict[str, str] = {}  # authorization code -> PKCE challenge (login flows)
+        self.codes: dict[str, tuple[str, str]] = {}  # authorization code -> (PKCE challenge, redirect_uri)
+        self.device = DeviceLogins(self._issue_code)  # Codex's device login: approve() / deny() a user code
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -107,6 +110,7 @@ class FakeUpstream:
             self._rules.clear()
             self.refresh_uses.clear()
             self.aborted_streams = 0
+        self.device.reset()
 
     # --- injected behaviour ----------------------------------------------------------------------
 
@@ -180,6 +184,10 @@ class FakeUpstream:
     def _reply(self, fmt: str | None, route: str, body: dict[str, Any], query: dict[str, str]) -> Reply:
         if route == "authorize":
             return self._authorize(query)
+        if route == "device-usercode":
+            return self.device.usercode(body)
+        if route == "device-token":
+            return self.device.token(body)
         if route in ("codex-token", "claude-token") and body.get("grant_type") == "authorization_code":
             return self._exchange(body, claude=route == "claude-token")
         if route == "codex-token":
@@ -201,19 +209,24 @@ class FakeUpstream:
         """The user approved at once: back to ``redirect_uri`` with a one-time code bound to the challenge."""
         if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
             return Reply(400, {"error": "invalid_request", "error_description": "PKCE S256 required"})
-        code = f"fake-code-{next(self._serial)}"
-        with self._lock:
-            self.codes[code] = query["code_challenge"]
+        code = self._issue_code(query["code_challenge"], query.get("redirect_uri", ""))
         target = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}"
         return Reply(302, {}, headers={"location": target})
 
-    def _exchange(self, body: dict[str, Any], *, claude: bool) -> Reply:
-        """authorization_code grant: the code once, and only with the verifier whose S256 is its challenge."""
+    def _issue_code(self, challenge: str, redirect_uri: str) -> str:
+        code = f"fake-code-{next(self._serial)}"
         with self._lock:
-            challenge = self.codes.pop(str(body.get("code")), None)
+            self.codes[code] = (challenge, redirect_uri)
+        return code
+
+    def _exchange(self, body: dict[str, Any], *, claude: bool) -> Reply:
+        """authorization_code grant: the code once, and only with the verifier whose S256 is its challenge and
+        the redirect_uri the code was issued for."""
+        with self._lock:
+            challenge, redirect = self.codes.pop(str(body.get("code")), (None, None))
         verifier = str(body.get("code_verifier") or "")
         digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        if challenge is None or digest != challenge:
+        if challenge is None or digest != challenge or body.get("redirect_uri") != redirect:
             return Reply(400, {"error": "invalid_grant", "error_description": "bad code or code_verifier"})
         serial = next(self._serial)
         grant = {"access_token": f"login-access-{serial}", "refresh_token": f"login-refresh-{serial}",
@@ -261,6 +274,10 @@ def _route(path: str) -> tuple[str | None, str]:
         return None, "codex-token"
     if path == "/v1/oauth/token":
         return None, "claude-token"
+    if path == "/api/accounts/deviceauth/usercode":
+        return None, "device-usercode"
+    if path == "/api/accounts/deviceauth/token":
+        return None, "device-token"
     if path.endswith("/responses"):
         return "codex", "responses"
     if path.endswith("/responses/compact"):

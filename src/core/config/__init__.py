@@ -54,6 +54,9 @@ class OAuthConfig:
     claude_token_url: str | None = None
     codex_authorize_url: str | None = None  # login endpoints (tests point them at a loopback fake)
     claude_authorize_url: str | None = None
+    codex_device_usercode_url: str | None = None  # Codex's device flow: the user code is issued here,
+    codex_device_token_url: str | None = None  # polled for here,
+    codex_device_verify_url: str | None = None  # and typed in there (the URL shown to the user)
 
     def token_url(self, kind: str) -> str | None:
         """The token endpoint configured for an OAuth upstream kind (None: the executor's default)."""
@@ -251,11 +254,15 @@ def _store(c: Reader, raw: Any) -> StoreConfig:
 def _oauth(c: Reader, raw: Any) -> OAuthConfig:
     doc = c.mapping(raw, "oauth")
     c.known_keys(doc, "oauth", {"codex-token-url", "claude-token-url", "codex-authorize-url",
-                                "claude-authorize-url"})
+                                "claude-authorize-url", *_DEVICE_KEYS})
     return OAuthConfig(
         codex_token_url=c.opt_string(doc.get("codex-token-url"), "oauth.codex-token-url"),
         claude_token_url=c.opt_string(doc.get("claude-token-url"), "oauth.claude-token-url"),
         codex_authorize_url=c.opt_string(doc.get("codex-authorize-url"), "oauth.codex-authorize-url"),
         claude_authorize_url=c.opt_string(doc.get("claude-authorize-url"), "oauth.claude-authorize-url"),
+        **{key.replace("-", "_"): c.opt_string(doc.get(key), f"oauth.{key}") for key in _DEVICE_KEYS},
     )
+
+
+_DEVICE_KEYS = ("codex-device-usercode-url", "codex-device-token-url", "codex-device-verify-url")
 

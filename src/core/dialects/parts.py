@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core import ir
+from core import errors, ir
+
+if TYPE_CHECKING:
+    from core import sse
 
 
 def split_results(role: ir.Role, parts: list[ir.Part]) -> list[ir.Message]:
@@ -47,3 +50,15 @@ def result_text(content: str | tuple[ir.Part, ...]) -> str:
     if isinstance(content, str):
         return content
     return "\n".join(p.text for p in content if isinstance(p, ir.Text))
+
+
+def frame_object(frame: sse.Frame, upstream: str) -> dict[str, Any] | list[ir.Delta]:
+    """A Claude or Gemini stream frame's JSON object, else the Deltas it gives: none for an empty frame,
+    ``[DONE]`` or a non-object, an error for malformed JSON (a truncated or corrupted upstream stream)."""
+    if not frame.data or frame.data == "[DONE]":
+        return []
+    try:
+        value = orjson.loads(frame.data)
+    except orjson.JSONDecodeError:
+        return [ir.Delta("error", error=errors.UpstreamServerError(f"{upstream}: malformed stream event"))]
+    return value if isinstance(value, dict) else []

@@ -28,6 +28,7 @@ from core.dialects.anthropic.response import (
     usage_to_wire,
 )
 from core.dialects.anthropic.upstream import tool_id
+from core.dialects.parts import frame_object
 from core.dialects.streamfacts import StreamFacts
 
 if TYPE_CHECKING:
@@ -48,14 +49,9 @@ class StreamDecoder:
         self._usage: dict[str, int] = {}  # latest wire counts; message_delta refines message_start
 
     def feed(self, frame: sse.Frame) -> list[ir.Delta]:
-        if not frame.data or frame.data == "[DONE]":
-            return []
-        try:
-            event = orjson.loads(frame.data)
-        except orjson.JSONDecodeError:
-            return [ir.Delta("error", error=errors.UpstreamServerError("anthropic: malformed stream event"))]
-        if not isinstance(event, dict):
-            return []
+        event = frame_object(frame, "anthropic")
+        if isinstance(event, list):
+            return event
         handle = _DECODE.get(event.get("type"))
         return handle(self, event) if handle is not None else []  # ping, message_stop, unknown
 

@@ -25,7 +25,7 @@ from core.dialects.gemini.response import (
     usage_from_wire,
     usage_to_wire,
 )
-from core.dialects.parts import args_object
+from core.dialects.parts import args_object, frame_object
 from core.dialects.streamfacts import StreamFacts
 
 
@@ -41,14 +41,9 @@ class StreamDecoder:
         self._usage: ir.Usage | None = None
 
     def feed(self, frame: sse.Frame) -> list[ir.Delta]:
-        if not frame.data or frame.data == "[DONE]":
-            return []
-        try:
-            chunk = orjson.loads(frame.data)
-        except orjson.JSONDecodeError:
-            return [ir.Delta("error", error=errors.UpstreamServerError("gemini: malformed stream chunk"))]
-        if not isinstance(chunk, dict):
-            return []
+        chunk = frame_object(frame, "gemini")
+        if isinstance(chunk, list):
+            return chunk
         if "error" in chunk:
             return [ir.Delta("error", error=chunk)]  # the executor classifies it
         chunk = unwrap(chunk)

@@ -25,6 +25,15 @@ def _moto_writes_atomic() -> None:
     dynamo.atomic_moto_writes()
 
 
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on loopback for the module's tests (no tables in it: ``dynamo.create_table``)."""
+    from tests import dynamo
+
+    with dynamo.moto_server() as endpoint:
+        yield endpoint
+
+
 @pytest.fixture(scope="session")
 def fake() -> Iterator[FakeUpstream]:
     with FakeUpstream() as server:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,35 @@ def table_properties(template: Path = TEMPLATE) -> dict[str, Any]:
     assert len(tables) == 1, "template.yaml should declare exactly one DynamoDB table"
     return {k: tables[0][k] for k in ("BillingMode", "AttributeDefinitions", "KeySchema",
                                       "TimeToLiveSpecification", "GlobalSecondaryIndexes") if k in tables[0]}
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on loopback for the length of the block; yields its endpoint URL. Port 0: the kernel's
+    free port at bind time (a port probed beforehand may be gone by then). ``start()`` never returns when the
+    bind fails, hence the bounded wait on a thread."""
+    import threading
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    starting = threading.Thread(target=server.start, daemon=True)
+    starting.start()
+    starting.join(timeout=30)
+    assert not starting.is_alive(), "moto server did not start within 30s"
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def client(endpoint: str, service: str = "dynamodb", region: str = "us-east-1") -> Any:
+    """A boto3 client for a moto server, with the dummy credentials moto accepts."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def create_table(client: Any, name: str) -> None:

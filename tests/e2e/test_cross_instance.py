@@ -96,11 +96,8 @@ class Cluster:
 
     def table(self, work: Any) -> Any:
         """Run ``work(store)`` against the shared table from the test process."""
-        import boto3
-
         async def go() -> Any:
-            client = boto3.client("dynamodb", endpoint_url=self.endpoint, region_name="us-east-1",
-                                  aws_access_key_id="testing", aws_secret_access_key="testing")
+            client = dynamo.client(self.endpoint)
             cfg = cfgmod.StoreConfig(backend="dynamodb", table=TABLE, endpoint_url=self.endpoint)
             return await work(open_store(cfg, dynamodb_client=client, encryption_key=KEY))
 
@@ -134,22 +131,14 @@ def continuity(fake: FakeUpstream) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cluster(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
+def cluster(fake: FakeUpstream, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("cross")
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = moto_endpoint
     doc = proxy_config(fake, tmp, store={"backend": "dynamodb", "table": TABLE, "region": "us-east-1",
                                          "endpoint-url": endpoint})
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump(doc))
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    dynamo.create_table(client, TABLE)
+    dynamo.create_table(dynamo.client(endpoint), TABLE)
     creds = cfgmod.parse(doc, "test").credentials
     cluster = Cluster(Instance("a", config, tmp), Instance("b", config, tmp), endpoint, creds)
     # an OAuth credential near expiry, served under its own model name so other tests never touch it
@@ -165,7 +154,6 @@ def cluster(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         cluster.a.stop()
         cluster.b.stop()
-        moto.stop()
 
 
 def move_away_from_home(cluster: Cluster, fake: FakeUpstream, via: Instance, session: str, model: str) -> str:

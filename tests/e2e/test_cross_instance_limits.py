@@ -18,7 +18,6 @@ import yaml
 from tests import dynamo
 from tests.conftest import proxy_config
 from tests.e2e.test_cross_instance import Instance
-from tests.servers import free_port
 
 if TYPE_CHECKING:
     from tests.fakes.upstream import FakeUpstream
@@ -40,21 +39,13 @@ class Pair:
 
 
 @pytest.fixture(scope="module")
-def pair(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
+def pair(fake: FakeUpstream, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     tmp = tmp_path_factory.mktemp("cross-limits")
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    endpoint = f"http://127.0.0.1:{port}"
     doc = proxy_config(fake, tmp, **{"api-keys": KEYS, "store": {
-        "backend": "dynamodb", "table": TABLE, "region": "us-east-1", "endpoint-url": endpoint}})
+        "backend": "dynamodb", "table": TABLE, "region": "us-east-1", "endpoint-url": moto_endpoint}})
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump(doc))
-    dynamo.create_table(boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                                     aws_access_key_id="testing", aws_secret_access_key="testing"), TABLE)
+    dynamo.create_table(dynamo.client(moto_endpoint), TABLE)
     pair = Pair(Instance("la", config, tmp), Instance("lb", config, tmp))
     os.environ["CLIPROXY_LEASE_SECONDS"] = str(LEASE_SECONDS)  # copied into both processes' environment
     try:
@@ -67,7 +58,6 @@ def pair(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         pair.a.stop()
         pair.b.stop()
-        moto.stop()
 
 
 def client(via: Instance, key: str) -> openai.OpenAI:

@@ -7,17 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import boto3
 import httpx
-import pytest
 from tests import dynamo
 from tests.conftest import CLIENT_KEY
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 KEY = "Z5sH3pYV0xQm7W8bX2c4d6e8f0g2h4j6k8l0m2n4p6o="
@@ -27,28 +23,6 @@ AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_
 CLAUDE_LOGIN = ('{"type": "claude", "access_token": "sk-ant-oat01-SECRET", "refresh_token": "sk-ant-ort01-SECRET",'
                 ' "email": "dev@example.com", "expired": "2030-03-17T17:46:40Z"}')
 SECONDS = 60
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto DynamoDB on loopback (port 0: the kernel's free port at bind time), no tables in it."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    starting = threading.Thread(target=server.start, daemon=True)
-    starting.start()
-    starting.join(timeout=30)
-    assert not starting.is_alive(), "moto server did not start within 30s"
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-def dynamodb(endpoint: str) -> Any:
-    return boto3.client("dynamodb", endpoint_url=endpoint, **{"region_name": "us-east-1",
-                        "aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -124,7 +98,7 @@ def test_lambda_init_fails_with_the_same_line(tmp_path, moto_endpoint):
 def test_deep_health_names_the_store_when_the_table_goes(start_proxy, moto_endpoint, monkeypatch):
     for name, value in AWS.items():
         monkeypatch.setenv(name, value)
-    client = dynamodb(moto_endpoint)
+    client = dynamo.client(moto_endpoint)
     dynamo.create_table(client, "deep-health")
     proxy = start_proxy(**{"encryption-key": KEY, "store": {"backend": "dynamodb", "table": "deep-health",
                                                             "endpoint-url": moto_endpoint}})

@@ -10,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,26 +127,12 @@ def sam_fake(sam_stack: Path) -> Iterator[FakeUpstream]:
 
 @pytest.fixture(scope="session")
 def moto_dynamodb(sam_stack: Path) -> Iterator[Any]:
-    """A moto server on the host's loopback with the stack's table; the container reaches it at 127.0.0.1.
-    Port 0: the kernel's free port, taken at bind time (a port probed beforehand may be gone by then)."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    starting = threading.Thread(target=server.start, daemon=True)  # start() never returns if the bind fails
-    starting.start()
-    starting.join(timeout=30)
-    assert not starting.is_alive(), "moto server did not start within 30s"
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    dynamo.create_table(client, TABLE)
-    client.endpoint = endpoint  # type: ignore[attr-defined]
-    try:
+    """A moto server on the host's loopback with the stack's table; the container reaches it at 127.0.0.1."""
+    with dynamo.moto_server() as endpoint:
+        client = dynamo.client(endpoint, region=REGION)
+        dynamo.create_table(client, TABLE)
+        client.endpoint = endpoint  # type: ignore[attr-defined]
         yield client
-    finally:
-        server.stop()
 
 
 def function_env(store_endpoint: str) -> dict[str, str]:

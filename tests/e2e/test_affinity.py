@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,18 +152,31 @@ class Calls:
                 dict(ops))
 
 
-async def test_dynamodb_calls_per_request(moto_dynamodb: None, upstream: FakeUpstream, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from core import pool
+@asynccontextmanager
+async def counted_app(upstream: FakeUpstream, tmp_path: Path,
+                      **extra: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Calls, Any]]:
+    """The app on the moto table (``extra``: more config keys), a client for it, the counter of its DynamoDB
+    calls and its deps; the app's runtime is closed at the end."""
     from handlers import api
 
     raw = proxy_config(upstream, tmp_path, store={"backend": "dynamodb", "table": TABLE, "region": "us-east-1"})
-    app = api.create_app(cfgmod.parse({**raw, "encryption-key": ENCRYPTION_KEY}, "test"))
+    app = api.create_app(cfgmod.parse({**raw, **extra, "encryption-key": ENCRYPTION_KEY}, "test"))
     deps = await app.state.runtime.deps()
     calls = Calls()
     deps.state.store._client.meta.events.register("before-call.dynamodb", calls)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://proxy", timeout=10) as client:
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy",
+                                     timeout=10) as client:
+            yield client, calls, deps
+    finally:
+        await app.state.runtime.close()
+
+
+async def test_dynamodb_calls_per_request(moto_dynamodb: None, upstream: FakeUpstream, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from core import pool
+
+    async with counted_app(upstream, tmp_path) as (client, calls, deps):
 
         async def ask(session: str) -> tuple[int, int, dict[str, int]]:
             resp = await client.post("/v1/chat/completions", **chat(session))
@@ -187,7 +201,6 @@ async def test_dynamodb_calls_per_request(moto_dynamodb: None, upstream: FakeUps
         upstream.fail(500, times=1, when_token=new_home)
         failover = await ask("new-session")
         assert secret_of(upstream, -2) == new_home and secret_of(upstream) != new_home
-    await app.state.runtime.close()
 
     for reads, writes, ops in steady_pinned + steady_home:
         assert (reads, writes, ops["UpdateItem"]) == (1, 1, 1)  # the pin read; the usage ADD, nothing else

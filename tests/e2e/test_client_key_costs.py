@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
-from tests.conftest import CLIENT_KEY, proxy_config
-from tests.e2e.test_affinity import ENCRYPTION_KEY, TABLE, Calls, chat, moto_dynamodb  # noqa: F401 - a fixture
-
-from core import config as cfgmod
+from tests.conftest import CLIENT_KEY
+from tests.e2e.test_affinity import chat, counted_app, moto_dynamodb  # noqa: F401 - a fixture
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,15 +25,7 @@ KEYS = [
 @pytest.mark.usefixtures("moto_dynamodb")
 async def test_limits_cost_at_most_one_read_per_request(upstream: FakeUpstream, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from handlers import api
-
-    raw = proxy_config(upstream, tmp_path, store={"backend": "dynamodb", "table": TABLE, "region": "us-east-1"})
-    app = api.create_app(cfgmod.parse({**raw, "api-keys": KEYS, "encryption-key": ENCRYPTION_KEY}, "test"))
-    deps = await app.state.runtime.deps()
-    calls = Calls()
-    deps.state.store._client.meta.events.register("before-call.dynamodb", calls)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://proxy", timeout=10) as client:
+    async with counted_app(upstream, tmp_path, **{"api-keys": KEYS}) as (client, calls, deps):
 
         async def ask(key: str) -> tuple[int, int, dict[str, int]]:
             args = chat("costs")
@@ -51,7 +40,6 @@ async def test_limits_cost_at_most_one_read_per_request(upstream: FakeUpstream, 
         plain = [await ask(CLIENT_KEY) for _ in range(3)]
         rpm_only = [await ask("sk-rpm-only") for _ in range(3)]
         all_limits = [await ask("sk-all-limits") for _ in range(3)]
-    await app.state.runtime.close()
 
     base_reads, base_writes, base_ops = plain[0]
     assert all(p == plain[0] for p in plain)

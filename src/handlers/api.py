@@ -94,11 +94,24 @@ def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Re
 
 def _dialect_of(request: Request) -> str:
     path = request.url.path
-    if path.startswith("/v1/messages") or (path == "/v1/models" and "anthropic-version" in request.headers):
+    if path == "/v1/models":
+        return _listing_dialect(request)
+    if path.startswith("/v1/messages"):
         return "anthropic"
     if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
         return "gemini"
     return "openai_responses" if path.startswith(("/v1/responses", "/backend-api/codex/")) else "openai_chat"
+
+
+def _listing_dialect(request: Request) -> str:
+    """``GET /v1/models`` is every SDK's listing: Anthropic's sends ``anthropic-version``, google-genai (whose
+    default API version is v1) authenticates the Gemini way, with ``x-goog-api-key`` or ``?key=``."""
+    headers = request.headers
+    if "anthropic-version" in headers:
+        return "anthropic"
+    if "x-goog-api-key" in headers or "x-goog-api-client" in headers or "key" in request.query_params:
+        return "gemini"
+    return "openai_chat"
 
 
 def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str, Any, list[str]]]:
@@ -155,7 +168,7 @@ def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str,
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def list_models(request: Request) -> Response:
-        return await models(request, "anthropic" if "anthropic-version" in request.headers else "openai_chat")
+        return await models(request, _listing_dialect(request))
 
     async def list_gemini_models(request: Request) -> Response:
         return await models(request, "gemini")

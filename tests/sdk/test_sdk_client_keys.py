@@ -112,9 +112,11 @@ def test_each_dialects_listing_shows_a_key_only_its_models(keyed_proxy, upstream
         openai_ids = {m.id for m in limited.models.list()}
     with claude(keyed_proxy, CLAUDE_ONLY) as client:
         anthropic_ids = {m.id for m in client.models.list()}
-    # (google-genai's models.list() reads no models from a /v1beta/models answer here, so this one is raw)
-    gemini = httpx.get(keyed_proxy.url + "/v1beta/models", headers={"x-goog-api-key": CLAUDE_ONLY}).json()
-    gemini_ids = {m["name"].removeprefix("models/") for m in gemini["models"]}
+    gemini = gem(keyed_proxy, CLAUDE_ONLY)
+    try:
+        gemini_ids = {m.name.removeprefix("models/") for m in gemini.models.list() if m.name}
+    finally:
+        gemini.close()
     assert MODELS["codex"] in all_ids and MODELS["gemini"] in all_ids
     assert openai_ids == anthropic_ids == gemini_ids == {m for m in all_ids if m.startswith("claude-")} != set()
 

@@ -119,3 +119,12 @@ def test_unknown_model_is_404(client, upstream):
     assert err.value.code == 404 and err.value.status == "NOT_FOUND"
     assert streamed.value.code == 404
     assert upstream.requests == []
+
+
+def test_models_list_reads_the_gemini_listing(client):
+    """google-genai lists on GET /v1/models (its default API version), authenticated with x-goog-api-key:
+    the proxy answers that in Gemini's shape, not OpenAI's."""
+    models = list(client.models.list())
+    names = {m.name for m in models}
+    assert {f"models/{MODELS['gemini']}", f"models/{MODELS['codex']}"} <= names
+    assert all("generateContent" in (m.supported_actions or ()) for m in models)

@@ -81,3 +81,28 @@ def test_init_reads_the_secrets_and_answers_models_with_the_secret_upstreams(
     assert "gpt-4o-mini" in ids  # from the upstream keys secret, not from the bundle
     bad = list(function.invoke("GET", "/v1/models", None, headers={"authorization": "Bearer sk-wrong"}))
     assert {status for _, status, _ in bad} == {401}
+
+
+def test_a_websocket_upgrade_is_answered_over_http(function: lambda_init.LambdaProcess) -> None:
+    """Neither API Gateway nor the adapter upgrades, so run.sh's server has no WebSocket protocol: Codex's
+    attempt is a plain GET answered 426, on which it uses HTTP."""
+    upgrade = {"connection": "Upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
+               "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    chunks = list(function.invoke("GET", "/v1/responses", None, headers=upgrade))
+    assert {status for _, status, _ in chunks} == {426}
+    assert "WebSocket" in orjson.loads(b"".join(c for _, _, c in chunks))["error"]["message"]
+
+
+def test_init_fails_on_a_config_it_cannot_serve(tmp_path: Path) -> None:
+    """No encryption key for the DynamoDB store: run.sh exits (Lambda reports a failed init) with the line."""
+    aws = lambda_init.aws_on_moto({})
+    env = {k: v for k, v in aws.env.items() if k != "CLIPROXY_ENCRYPTION_KEY_SECRET"}
+    config = lambda_init.write_config(tmp_path / "config.lambda.yaml", "http://127.0.0.1:9/oauth/token")
+    proc = lambda_init.LambdaProcess(lambda_init.bundle(), env, config).start()
+    try:
+        with pytest.raises(RuntimeError, match="encryption-key: required with store.backend dynamodb") as failed:
+            proc.wait_ready(timeout=120)
+        assert "run.sh exited with 1" in str(failed.value)
+    finally:
+        proc.stop()
+        aws.stop()

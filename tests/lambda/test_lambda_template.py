@@ -52,7 +52,8 @@ def test_run_sh_is_executable_and_starts_the_app_on_port() -> None:
     mode = subprocess.run(["git", "ls-files", "-s", "src/run.sh"], cwd=ROOT, capture_output=True, text=True).stdout
     assert mode.startswith("100755"), "run.sh must be committed executable"
     text = script.read_text()
-    assert "handlers.api:app" in text and '"${PORT:-8000}"' in text and "/opt/python" in text
+    assert 'python3 -m handlers.lambda_server "${PORT:-8000}"' in text and "/opt/python" in text
+    assert '"handlers.api:app"' in (ROOT / "src" / "handlers" / "lambda_server.py").read_text()
 
 
 def test_function_url_is_optional_and_kept_out_of_function_url_config(template: dict[str, Any]) -> None:

@@ -7,11 +7,13 @@ the standard mode (3 attempts with jittered backoff, throttling included). boto3
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
 MAX_ATTEMPTS = 3
+_lock = threading.Lock()  # boto3's default session is not safe to make clients from in parallel
 
 
 def client_config() -> Any:
@@ -23,7 +25,9 @@ def client_config() -> Any:
 
 
 def client(service: str, **kwargs: Any) -> Any:
-    """``boto3.client(service, **kwargs)`` with ``client_config()``."""
+    """``boto3.client(service, **kwargs)`` with ``client_config()``. Every client comes from boto3's default
+    session, so the service models and endpoint data it has loaded are loaded once per process."""
     import boto3
 
-    return boto3.client(service, config=client_config(), **kwargs)
+    with _lock:
+        return boto3.client(service, config=client_config(), **kwargs)

@@ -74,7 +74,9 @@ def _provider(store: str) -> Any:
             from core import awsclient  # explicit timeouts and standard retries, not botocore's 60 s
 
             provider = parameters.SSMProvider if store == "ssm" else parameters.SecretsProvider
-            found = provider(boto_config=awsclient.client_config())
+            # awsclient's client, not one from a session of the provider's own: the store's client shares
+            # that session and its loaded models (~60 ms less on a cold start)
+            found = provider(boto3_client=awsclient.client(store))
             _providers[store] = found
         return found
 

@@ -103,7 +103,9 @@ async def _build(config: Config, clock: Callable[[], float]) -> Deps:
     if config.store.backend != "dynamodb":  # the stack creates the table; a local store is made here
         await store.init()
     observe = _observer()
-    return Deps(config=config, http=transport.make_client(), state=PoolState(config, store, clock=clock),
+    # a Lambda instance answers one request at a time: the upstream client that is cheaper to load
+    http = transport.make_client(concurrent=not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    return Deps(config=config, http=http, state=PoolState(config, store, clock=clock),
                 clock=clock, observe=observe)
 
 

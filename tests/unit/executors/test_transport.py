@@ -92,6 +92,15 @@ async def test_iter_body_maps_a_drop_mid_stream():
     assert resp.is_closed
 
 
+def test_make_client_for_one_request_at_a_time_uses_httpx_own_transport():
+    """A Lambda instance (one request at a time) does not load aiohttp: same timeouts, same lane."""
+    http = transport.make_client(concurrent=False)
+    assert isinstance(http._transport, httpx.AsyncHTTPTransport)
+    assert http.timeout.read == transport.READ_TIMEOUT
+    assert http.follow_redirects is False
+    assert transport.lane(http) is not None
+
+
 def test_make_client_uses_aiohttp_with_no_overall_read_deadline():
     from httpx_aiohttp import AiohttpTransport
 

@@ -65,6 +65,8 @@ class Browser:
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
         self.port = urllib.parse.urlsplit(query["redirect_uri"]).port or 0
         if self.act == "follow":  # the provider approves and sends the browser back to our port
+            stray = httpx.get(f"http://127.0.0.1:{self.port}/favicon.ico", timeout=10)
+            assert stray.status_code == 404  # not the callback: the login keeps waiting
             self.pages.append(httpx.get(url, follow_redirects=True, timeout=10))
         elif self.act == "other-state":
             back = httpx.get(url, timeout=10).headers["location"].replace(f"state={query['state']}", "state=forged")
@@ -196,6 +198,29 @@ def test_a_device_login_not_approved_in_15_minutes_expires(local_config: str, tm
     expired, session = in_store(tmp_path, run)
     assert (expired["status"], expired["error"]) == ("failed", "expired")
     assert "device" not in session  # a finished session keeps no secret
+
+
+def test_an_approved_device_code_is_redeemed_by_one_instance_only(local_config: str, tmp_path: Path,
+                                                                   upstream: FakeUpstream) -> None:
+    from core.executors import transport
+
+    cfg = cfgmod.load(local_config).oauth
+
+    async def run(store: Any) -> list[str]:
+        http = transport.make_client()
+        try:
+            started = await login.start_device(store, http, "codex", cfg)
+            upstream.device.approve(started["user_code"])
+            # another instance got the approval first and is redeeming it: this one waits
+            await store.put({"pk": "LOGIN", "sk": started["state"] + "#redeem", "ttl": time.time() + 60})
+            seen = [(await login.poll(store, http, cfg, started["state"]))["status"]]
+            await store.delete("LOGIN", started["state"] + "#redeem")  # that one crashed: its claim lapsed
+            return [*seen, (await login.poll(store, http, cfg, started["state"]))["status"]]
+        finally:
+            await http.aclose()
+
+    assert in_store(tmp_path, run) == ["pending", "done"]
+    assert sum(r.path == "/oauth/token" for r in upstream.requests) == 1
 
 
 @pytest.mark.parametrize("where", ["local", "remote"])

@@ -78,7 +78,8 @@ class Whole:
 
 @dataclass(frozen=True, slots=True)
 class Streaming:
-    """A stream whose first output is already buffered: the client's chunks, then (last) the usage."""
+    """A stream whose first output is already buffered: the client's chunks; ``ir.Usage`` items among them
+    carry the usage so far (each replaces the one before; the last is final)."""
 
     chunks: AsyncGenerator[bytes | ir.Usage, None]
     release: Callable[[], Awaitable[None]]  # closes the upstream response

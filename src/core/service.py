@@ -187,7 +187,8 @@ async def _reply(answer: Answer, commit: _Commit) -> Reply:
 
 
 async def _counted(chunks: AsyncGenerator[bytes | ir.Usage, None], commit: _Commit) -> AsyncGenerator[bytes, None]:
-    """The client's bytes; the stream's usage (its last item) is counted however the stream ends."""
+    """The client's bytes; the latest usage item is counted however the stream ends (a client that hangs up
+    mid-stream is charged what the upstream reported until then)."""
     usage = None
     try:
         async for item in chunks:

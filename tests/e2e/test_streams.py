@@ -329,3 +329,31 @@ def test_client_disconnect_mid_stream_cancels_the_upstream(shared_proxy, upstrea
     while upstream.aborted_streams == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert upstream.aborted_streams == 1
+
+
+@pytest.mark.parametrize("dialect", ["openai_chat", "anthropic"])
+def test_a_client_that_hangs_up_mid_stream_is_charged_what_the_upstream_reported(start_proxy, upstream,
+                                                                                  tmp_path, dialect):
+    """Claude reports the input tokens at message_start: a client leaving after the first bytes has used them,
+    in the usage table (and so against its key's tokens-per-day)."""
+    from tests.conftest import in_store
+
+    from core import usage
+
+    proxy = start_proxy()
+    upstream.delay(0, per_event=0.05)
+    path, body = request(dialect, MODELS["claude"], "a long answer please")
+    with httpx.stream("POST", proxy.url + path, json=body, headers=AUTH, timeout=10) as resp:
+        assert resp.status_code == 200
+        next(resp.iter_raw())  # the first bytes arrived; hang up
+
+    def counted() -> dict[str, int]:
+        days = usage.day_range(None, None, days=2)
+        return usage.totals(in_store(tmp_path, lambda store: usage.report(store, days, "model")))
+
+    deadline = time.monotonic() + 5
+    while counted()["requests"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    totals = counted()
+    assert totals["requests"] == 1
+    assert totals["input_tokens"] > 0

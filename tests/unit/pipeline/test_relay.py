@@ -50,7 +50,8 @@ async def test_a_stream_is_translated_and_ends_with_its_usage() -> None:
     assert isinstance(answer, Streaming)
     chunks, usages = await drain(answer)
     assert chunks.startswith(b"data: {") and chunks.endswith(b"data: [DONE]\n\n")
-    assert len(usages) == 1 and usages[0].input_tokens == 27
+    assert usages[-1].input_tokens == 27  # the last usage item is the final one
+    assert [u.input_tokens for u in usages] == sorted(u.input_tokens for u in usages)  # each one the counts so far
     await answer.release()
 
 

@@ -12,7 +12,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from mangum import Mangum
 from starlette.applications import Starlette
 from starlette.responses import Response, StreamingResponse
 
@@ -250,6 +249,8 @@ def __getattr__(name: str) -> Any:
         globals()["app"] = built = create_app(runtime.checked_config())
         return built
     if name == "handler":
+        from mangum import Mangum  # the buffered function only: the streaming one never loads it
+
         globals()["handler"] = adapter = Mangum(__getattr__("app"), lifespan="off")
         return adapter
     raise AttributeError(name)

@@ -19,6 +19,9 @@ from typing import Any
 
 def main(port: int) -> None:
     gc.disable()
+    from handlers import runtime
+
+    runtime.preload_tls()  # the upstream client's CA bundle loads on another core meanwhile
     import uvicorn
 
     class Server(uvicorn.Server):

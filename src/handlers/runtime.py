@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Callable, Coroutine
+    from concurrent.futures import Future
 
     from core.call import Deps, Outcome
     from core.config import Config
@@ -104,9 +106,32 @@ async def _build(config: Config, clock: Callable[[], float]) -> Deps:
         await store.init()
     observe = _observer()
     # a Lambda instance answers one request at a time: the upstream client that is cheaper to load
-    http = transport.make_client(concurrent=not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    http = transport.make_client(concurrent=not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"), verify=_preloaded_tls())
     return Deps(config=config, http=http, state=PoolState(config, store, clock=clock),
                 clock=clock, observe=observe)
+
+
+_tls: Future[ssl.SSLContext] | None = None
+
+
+def preload_tls() -> None:
+    """Begin making the upstream client's TLS context in a thread (``handlers.lambda_server``, at process
+    start): its CA bundle loads outside the GIL, on another core while the app loads."""
+    global _tls
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.executors import transport
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tls")
+    _tls = pool.submit(transport.tls_context)
+    pool.shutdown(wait=False)  # its thread ends after this one task
+
+
+def _preloaded_tls() -> ssl.SSLContext | bool:
+    try:
+        return _tls.result() if _tls is not None else True
+    except Exception:  # noqa: BLE001 - make_client makes it again and reports what fails
+        return True
 
 
 def _observer() -> Callable[[Outcome], None]:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from core import errors
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
     from core.errors import UpstreamError
@@ -39,25 +41,35 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 600.0  # per read, not per request: a stream may run for many minutes
 
 
-def make_client(*, transport: httpx.AsyncBaseTransport | None = None, concurrent: bool = True) -> httpx.AsyncClient:
+def make_client(*, transport: httpx.AsyncBaseTransport | None = None, concurrent: bool = True,
+                verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
     """The shared upstream client. aiohttp behind the httpx API (several times faster than httpx's own under
     concurrency). ``concurrent=False``, for a process that serves one request at a time (a Lambda instance):
-    httpx's own transport, which loads ~120 ms faster on a cold start than aiohttp (measured with `make bench`)."""
+    httpx's own transport, which loads ~120 ms faster on a cold start than aiohttp (measured with `make bench`).
+    ``verify``: a TLS context made beforehand (``tls_context``), else httpx's default one is made here."""
     import httpx
 
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60.0)
     if transport is None and not concurrent:
-        transport = httpx.AsyncHTTPTransport(limits=limits)
+        transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
     elif transport is None:
         from httpx_aiohttp import AiohttpTransport
 
-        transport = AiohttpTransport(limits=limits)
+        transport = AiohttpTransport(verify=verify, limits=limits)
     timeout = httpx.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=60.0, pool=30.0)
     client = httpx.AsyncClient(transport=transport, timeout=timeout, limits=limits, follow_redirects=False)
     # ``send`` hands requests to the transport itself: the client's redirect, auth and cookie layers cost
     # ~0.1 ms a request and a proxy needs none of them (measured with `make bench`).
     register(client, transport)
     return client
+
+
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context. Most of its cost is loading the CA bundle (~35 ms), which runs
+    outside the GIL, so a thread can make it while the process loads the rest (``handlers.runtime``)."""
+    import httpx
+
+    return httpx.create_ssl_context()
 
 
 async def send(http: httpx.AsyncClient, ureq: UpstreamRequest) -> httpx.Response:

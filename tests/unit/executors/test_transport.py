@@ -101,6 +101,36 @@ def test_make_client_for_one_request_at_a_time_uses_httpx_own_transport():
     assert transport.lane(http) is not None
 
 
+def test_tls_context_verifies_against_a_loaded_ca_bundle():
+    import ssl
+
+    ctx = transport.tls_context()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] > 0
+
+
+def test_make_client_uses_a_tls_context_made_beforehand():
+    ctx = transport.tls_context()
+    http = transport.make_client(concurrent=False, verify=ctx)
+    assert http._transport._pool._ssl_context is ctx
+
+
+async def test_lambda_deps_use_the_preloaded_tls_context(monkeypatch):
+    """handlers.lambda_server begins the TLS context at process start; the deps' upstream client takes it."""
+    from core.config import Config, StoreConfig
+    from handlers import runtime
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "cliproxy-test")
+    monkeypatch.setattr(runtime, "_tls", None)
+    runtime.preload_tls()
+    ctx = runtime._tls.result(timeout=30)
+    deps = await runtime._build(Config(store=StoreConfig(backend="memory")), lambda: 0.0)
+    try:
+        assert deps.http._transport._pool._ssl_context is ctx
+    finally:
+        await deps.http.aclose()
+
+
 def test_make_client_uses_aiohttp_with_no_overall_read_deadline():
     from httpx_aiohttp import AiohttpTransport
 

@@ -1,9 +1,10 @@
 """DynamoDB calls per request, counted in-process on moto with a botocore event hook.
 
 The pipeline runs exactly as in production (``core.service.handle`` with the DynamoDB store and the shared
-aiohttp-backed client) against the bench's fake upstream; only the table is moto's. Three cases:
+shared client) against the bench's fake upstream; only the table is moto's. Three cases:
 
-    steady       an existing pin on a healthy credential (the common case: target <= 1 read, 0 writes)
+    steady       an existing pin on a healthy credential (the common case: target <= 1 read, 1 write: the
+                 request's usage, counted as it ends)
     new_session  a session the store has not seen (its pin is written after the first success)
     failover     the first credential answers 429: a cooldown is written and the next one serves
     limited      steady, from a client key with every limit (requests-per-minute, tokens-per-day,

@@ -152,7 +152,9 @@ def check(r: Results) -> None:
         add(("Lambda cold start to the first answer <= 500 ms (issue 15)", c.first_answer_ms <= 500,
              f"{c.first_answer_ms:.0f} ms (init {c.init_ms:.0f} ms, {'built bundle' if c.built else 'src/'})"))
     steady = r.dynamodb["steady"]
-    add(("DynamoDB steady state <= 1 read, 0 writes", steady["reads"] <= 1 and steady["writes"] == 0,
+    # issue 12 counts each request in the store as it ends (one ADD), which the earlier 0-write target predates
+    add(("DynamoDB steady state <= 1 read, 1 write (the usage ADD, issue 12)",
+         steady["reads"] <= 1 and steady["writes"] <= 1,
          f"{steady['reads']:g} read / {steady['writes']:g} write"))
     if "limited" in r.dynamodb:
         extra = r.dynamodb["limited"]["reads"]

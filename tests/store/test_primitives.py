@@ -119,3 +119,29 @@ async def test_concurrent_adds_are_not_lost(store):
     await asyncio.gather(*(store.add("U", "c#m", {"requests": 1}) for _ in range(10)))
 
     assert (await store.get("U", "c#m"))["requests"] == 10
+
+
+async def test_each_of_many_concurrent_adds_sees_its_own_running_total(store):
+    """What the limits rely on (a request-per-minute counter): 60 adds at once on two items, each answered
+    with the count up to and including itself, so no two callers on one item see the same total."""
+    seen = await asyncio.gather(*(store.add("U", f"k#{i % 2}", {"n": 1, "t": 2}) for i in range(60)))
+
+    for key in (0, 1):
+        mine = sorted(r["n"] for i, r in enumerate(seen) if i % 2 == key)
+        assert mine == list(range(1, 31))
+    assert all(r["t"] == 2 * r["n"] for r in seen)
+    assert (await store.get("U", "k#0"))["n"] == (await store.get("U", "k#1"))["n"] == 30
+
+
+async def test_an_add_whose_caller_is_cancelled_is_still_counted(store):
+    """A client that hangs up while its usage is being written is still counted (on DynamoDB the cancelled add
+    finishes on its own thread, in no set order with the adds after it: hence the bounded wait)."""
+    adding = asyncio.ensure_future(store.add("U", "c#m", {"requests": 1}))
+    await asyncio.sleep(0)
+    adding.cancel()
+    await asyncio.gather(*(store.add("U", "c#m", {"requests": 1}) for _ in range(3)))
+
+    deadline = time.monotonic() + 5
+    while (await store.get("U", "c#m"))["requests"] < 4 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert (await store.get("U", "c#m"))["requests"] == 4

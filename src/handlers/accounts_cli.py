@@ -25,7 +25,12 @@ KEY_ENV = "CLIPROXY_MANAGEMENT_KEY"
 
 
 class RemoteError(Exception):
-    """The management API refused or could not be reached; the message is safe to print."""
+    """The management API refused or could not be reached; the message is safe to print. ``transient``: the
+    deployment could not be reached or answered 429 / 5xx, so the same call may work a moment later."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class _Refused(Exception):
@@ -190,14 +195,15 @@ def remote_call(url: str, method: str, path: str, body: Any = None,
         resp = httpx.request(method, url.rstrip("/") + "/v0/management" + path, json=body, params=params,
                              headers={"authorization": f"Bearer {key}"}, timeout=30)
     except httpx.HTTPError as exc:
-        raise RemoteError(f"{url}: {type(exc).__name__}") from None
+        raise RemoteError(f"{url}: {type(exc).__name__}", transient=True) from None
     try:
         answer = resp.json()
     except ValueError:
         answer = None
     if resp.status_code >= 400 or not isinstance(answer, dict):
         message = answer.get("error") if isinstance(answer, dict) else None
-        raise RemoteError(f"{url}: {resp.status_code} {message or 'unexpected answer'}")
+        raise RemoteError(f"{url}: {resp.status_code} {message or 'unexpected answer'}",
+                          transient=resp.status_code == 429 or resp.status_code >= 500)
     return answer
 
 

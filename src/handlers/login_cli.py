@@ -98,17 +98,32 @@ def _device(args: argparse.Namespace) -> str:
     deadline = time.monotonic() + (args.timeout or login.DEVICE_TIMEOUT_S)
     while time.monotonic() < deadline:
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-        if args.remote:
-            from handlers import accounts_cli
-
-            status = accounts_cli.remote_call(args.remote, "GET", f"/oauth/{started['state']}")
-        else:
-            status = _run_local(args, lambda s, cfg, http: login.poll(s, http, cfg.oauth, started["state"]))
+        status = _poll(args, started["state"])
+        if status is None:
+            continue
         if status["status"] == "done":
             return str(status["cred_id"])
         if status["status"] == "failed":
             raise login.LoginError(f"the device login failed ({status.get('error') or 'refused'})")
     raise login.LoginError("the code was not approved in time (run the login again)")
+
+
+def _poll(args: argparse.Namespace, state: str) -> dict[str, Any] | None:
+    """One status call; None when the deployment could not answer this time (network, 429, 5xx): the user
+    may already have approved, so the wait goes on rather than losing the login."""
+    from core import login
+
+    if not args.remote:
+        return dict(_run_local(args, lambda s, cfg, http: login.poll(s, http, cfg.oauth, state)))
+    from handlers import accounts_cli
+
+    try:
+        return accounts_cli.remote_call(args.remote, "GET", f"/oauth/{state}")
+    except accounts_cli.RemoteError as err:
+        if not err.transient:
+            raise
+        print(f"{err}: asking again", file=sys.stderr, flush=True)
+        return None
 
 
 def _start(args: argparse.Namespace, options: dict[str, Any]) -> dict[str, Any]:

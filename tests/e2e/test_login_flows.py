@@ -264,3 +264,43 @@ def test_cli_device_login_that_is_denied_exits_1(local_config: str, upstream: Fa
     code, _, err = login_cli(["codex", "--device", "--timeout", "10", "--config", local_config], capsys)
     assert code == 1 and "the device login failed (access_denied)" in err
     assert login_cli(["claude", "--device", "--config", local_config], capsys)[0] == 1
+
+
+def test_a_remote_device_login_outlasts_a_deployment_that_fails_for_a_moment(
+        pair: tuple[str, str], local_config: str, tmp_path: Path, upstream: FakeUpstream,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two status calls answered 502 (API Gateway while an instance starts): the CLI says so and keeps asking;
+    the user's approval is not lost."""
+    upstream.device.interval = "0.2"
+    real = httpx.request
+    failures = {"left": 2}
+
+    def flaky(method: str, url: str, **kw: Any) -> httpx.Response:
+        if method == "GET" and "/v0/management/oauth/" in url and failures["left"]:
+            failures["left"] -= 1
+            return httpx.Response(502, json={"message": "Internal server error"})
+        return real(method, url, **kw)
+
+    monkeypatch.setattr(httpx, "request", flaky)
+    known = set(upstream.device.user_codes)
+    result: list[tuple[int, str, str]] = []
+    worker = threading.Thread(target=lambda: result.append(
+        login_cli(["codex", "--device", "--timeout", "30", "--remote", pair[0]], capsys)))
+    worker.start()
+    deadline = time.monotonic() + 20
+    while not set(upstream.device.user_codes) - known and time.monotonic() < deadline:
+        time.sleep(0.05)
+    upstream.device.approve()
+    worker.join(30)
+    code, _, err = result[0]
+    assert code == 0, err
+    assert err.count("502") == 2 and "asking again" in err and failures["left"] == 0
+
+
+def test_a_remote_device_login_refused_by_the_deployment_stops_at_once(
+        pair: tuple[str, str], local_config: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CLIPROXY_MANAGEMENT_KEY", "mk-wrong")
+    started = time.monotonic()
+    code, _, err = login_cli(["codex", "--device", "--timeout", "30", "--remote", pair[0]], capsys)
+    assert code == 1 and "401" in err and time.monotonic() - started < 10

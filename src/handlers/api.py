@@ -93,7 +93,7 @@ def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Re
 
 def _dialect_of(request: Request) -> str:
     path = request.url.path
-    if path == "/v1/models":
+    if path == "/v1/models" or (path.startswith("/v1/models/") and request.method == "GET"):
         return _listing_dialect(request)
     if path.startswith("/v1/messages"):
         return "anthropic"
@@ -154,7 +154,8 @@ def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str,
         return await call(request, "gemini", path_model=model, stream=action == "streamGenerateContent",
                           count_tokens=action == "countTokens")
 
-    async def models(request: Request, dialect: str) -> Response:
+    async def models(request: Request, dialect: str, one: str | None = None) -> Response:
+        """The models this client key may use (``one``: just that model, or the dialect's 404)."""
         try:
             client = clientkeys.authenticate(request, keys.current())
         except errors.ClientAuthError as err:
@@ -163,7 +164,14 @@ def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str,
         listing = snap.index.listing()
         if client is not None and client.models:  # a key sees only the models it may use
             listing = [m for m in listing if client.allows(m.id)]
-        body = dialects.get(dialect).render_models(listing)
+        if one is None:
+            body = dialects.get(dialect).render_models(listing)
+        else:
+            found = next((m for m in listing if m.id == one), None)
+            if found is None:
+                return error_response(dialect, errors.ModelNotFoundError(f"The model '{one}' does not exist",
+                                                                         code="model_not_found"))
+            body = dialects.get(dialect).render_model(found)
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def list_models(request: Request) -> Response:
@@ -171,6 +179,13 @@ def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str,
 
     async def list_gemini_models(request: Request) -> Response:
         return await models(request, "gemini")
+
+    async def get_model(request: Request) -> Response:
+        """``GET /v1/models/{id}`` (OpenAI and Anthropic retrieve, google-genai's get) and
+        ``GET /v1beta/models/{name}``; a Gemini name may come as ``models/{id}``."""
+        gemini_path = request.url.path.startswith("/v1beta/")
+        dialect = "gemini" if gemini_path else _listing_dialect(request)
+        return await models(request, dialect, one=request.path_params["target"].removeprefix("models/"))
 
     async def healthz(request: Request) -> Response:
         if request.query_params.get("deep") in (None, "", "0", "false"):
@@ -195,6 +210,8 @@ def _routes(rt: runtime.Runtime, keys: clientkeys.ClientKeys) -> list[tuple[str,
         ("/v1/models/{target:path}", gemini, ["POST"]),
         ("/v1/models", list_models, ["GET"]),
         ("/v1beta/models", list_gemini_models, ["GET"]),
+        ("/v1beta/models/{target:path}", get_model, ["GET"]),
+        ("/v1/models/{target:path}", get_model, ["GET"]),
         ("/healthz", healthz, ["GET", "HEAD"]),
     ]
 

@@ -102,6 +102,13 @@ def test_models_list_in_anthropic_shape(client):
     assert "gpt-5-codex" in ids and any(i.startswith("claude-sonnet-4-5") for i in ids)
 
 
+def test_models_retrieve_in_anthropic_shape(client):
+    model = client.models.retrieve("gpt-5-codex")
+    assert (model.id, model.type) == ("gpt-5-codex", "model")
+    with pytest.raises(anthropic.NotFoundError):
+        client.models.retrieve("no-such-model")
+
+
 def test_bad_key_raises_authentication_error(sdk_proxy, upstream):
     with anthropic.Anthropic(base_url=sdk_proxy.url, api_key="sk-wrong", max_retries=0) as bad:
         with pytest.raises(anthropic.AuthenticationError) as err:

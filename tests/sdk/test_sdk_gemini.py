@@ -128,3 +128,11 @@ def test_models_list_reads_the_gemini_listing(client):
     names = {m.name for m in models}
     assert {f"models/{MODELS['gemini']}", f"models/{MODELS['codex']}"} <= names
     assert all("generateContent" in (m.supported_actions or ()) for m in models)
+
+
+def test_models_get_one_model(client):
+    model = client.models.get(model=MODELS["gemini"])
+    assert model.name == f"models/{MODELS['gemini']}"
+    with pytest.raises(errors.ClientError) as missing:
+        client.models.get(model="no-such-model")
+    assert missing.value.code == 404

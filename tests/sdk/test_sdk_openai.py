@@ -177,3 +177,11 @@ def test_models_list_names_every_configured_kind(client):
     ids = {m.id for m in client.models.list()}
     assert {"gpt-5-codex", "gemini-2.5-pro", "compat-model"} <= ids
     assert any(i.startswith("claude-sonnet-4-5") for i in ids)
+
+
+def test_models_retrieve_one_and_a_missing_one_is_not_found(client):
+    model = client.models.retrieve("gpt-5-codex")
+    assert (model.id, model.object) == ("gpt-5-codex", "model")
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.models.retrieve("no-such-model")
+    assert "no-such-model" in missing.value.message

@@ -37,7 +37,11 @@ def render_error(err: errors.ProxyError) -> tuple[int, dict[str, Any]]:
     return err.status, envelope(err)
 
 
+def render_model(m: Any) -> dict[str, Any]:
+    """One model in OpenAI's shape (``GET /v1/models/{id}``, and each entry of the list)."""
+    return {"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by}
+
+
 def render_models(models: list[Any]) -> dict[str, Any]:
     """``GET /v1/models`` in OpenAI's shape."""
-    data = [{"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by} for m in models]
-    return {"object": "list", "data": data}
+    return {"object": "list", "data": [render_model(m) for m in models]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.dialects.anthropic.envelope import render_count, render_error, render_models
+from core.dialects.anthropic.envelope import render_count, render_error, render_model, render_models
 from core.dialects.anthropic.request import parse_request
 from core.dialects.anthropic.response import parse_response, render_response
 from core.dialects.anthropic.stream import StreamDecoder, StreamEncoder
@@ -24,6 +24,7 @@ __all__ = [
     "parse_response",
     "render_count",
     "render_error",
+    "render_model",
     "render_models",
     "render_request",
     "render_response",

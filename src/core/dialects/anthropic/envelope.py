@@ -38,11 +38,12 @@ def render_error(err: errors.ProxyError) -> tuple[int, dict[str, Any]]:
     return err.status, error_body(err)
 
 
+def render_model(m: ModelInfo) -> dict[str, Any]:
+    return {"type": "model", "id": m.id, "display_name": m.id, "created_at": _rfc3339(m.created)}
+
+
 def render_models(models: list[ModelInfo]) -> dict[str, Any]:
-    data = [
-        {"type": "model", "id": m.id, "display_name": m.id, "created_at": _rfc3339(m.created)}
-        for m in models
-    ]
+    data = [render_model(m) for m in models]
     return {
         "data": data,
         "has_more": False,

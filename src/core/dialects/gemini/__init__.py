@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.dialects.gemini.envelope import render_count, render_error, render_models
+from core.dialects.gemini.envelope import render_count, render_error, render_model, render_models
 from core.dialects.gemini.request import parse_request
 from core.dialects.gemini.response import parse_response, render_response
 from core.dialects.gemini.stream import StreamDecoder, StreamEncoder
@@ -25,6 +25,7 @@ __all__ = [
     "parse_response",
     "render_count",
     "render_error",
+    "render_model",
     "render_models",
     "render_request",
     "render_response",

@@ -41,18 +41,17 @@ def render_error(err: errors.ProxyError) -> tuple[int, dict[str, Any]]:
     return err.status, error_body(err)
 
 
-def render_models(models: list[ModelInfo]) -> dict[str, Any]:
+def render_model(m: ModelInfo) -> dict[str, Any]:
     return {
-        "models": [
-            {
-                "name": m.id if m.id.startswith("models/") else "models/" + m.id,
-                "displayName": m.id,
-                "description": m.id,
-                "supportedGenerationMethods": list(_METHODS),
-            }
-            for m in models
-        ]
+        "name": m.id if m.id.startswith("models/") else "models/" + m.id,
+        "displayName": m.id,
+        "description": m.id,
+        "supportedGenerationMethods": list(_METHODS),
     }
+
+
+def render_models(models: list[ModelInfo]) -> dict[str, Any]:
+    return {"models": [render_model(m) for m in models]}
 
 
 def render_count(tokens: int) -> dict[str, Any]:

@@ -8,10 +8,11 @@ from core.dialects.openai_chat.response import (
     parse_response,
     render_count,
     render_error,
+    render_model,
     render_models,
     render_response,
 )
 from core.dialects.openai_chat.stream import StreamDecoder, StreamEncoder
 
 __all__ = ["NAME", "StreamDecoder", "StreamEncoder", "parse_request", "parse_response", "render_count",
-           "render_error", "render_models", "render_request", "render_response"]
+           "render_error", "render_model", "render_models", "render_request", "render_response"]

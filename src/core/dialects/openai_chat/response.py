@@ -9,10 +9,10 @@ from typing import Any
 import orjson
 
 from core import ir
-from core.dialects.openai_errors import render_error, render_models
+from core.dialects.openai_errors import render_error, render_model, render_models
 
 __all__ = ["FINISH_REASON", "STOP_REASON", "parse_response", "parse_usage", "render_count", "render_error",
-           "render_models", "render_response", "render_usage"]
+           "render_model", "render_models", "render_response", "render_usage"]
 
 NAME: ir.Dialect = "openai_chat"
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from core import errors, ir
 from core.dialects import toolnames
-from core.dialects.openai_errors import render_error, render_models
+from core.dialects.openai_errors import render_error, render_model, render_models
 
 __all__ = ["call_item", "final_status", "message_item", "parse_response", "parse_usage", "reasoning_item", "render_count",
-           "render_error", "render_models", "render_response", "render_usage", "response_object", "stop_reason"]
+           "render_error", "render_model", "render_models", "render_response", "render_usage", "response_object", "stop_reason"]
 
 NAME: ir.Dialect = "openai_responses"
 

@@ -92,6 +92,20 @@ def proxy(start_proxy: Callable[..., ThreadedServer]) -> ThreadedServer:
     return start_proxy()
 
 
+def script(name: str) -> Any:
+    """``scripts/<name>.py`` loaded as a module (the scripts are not a package). Registered in ``sys.modules``:
+    dataclasses look their module up there."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def in_store(tmp_path: Path, work: Callable[[Any], Awaitable[Any]]) -> Any:
     """Run ``work(store)`` on the SQLite store a proxy_config under ``tmp_path`` uses, from the test thread."""
     import asyncio

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import CLIENT_KEY
+from tests.conftest import CLIENT_KEY, script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def smoke() -> Any:
-    spec = importlib.util.spec_from_file_location("smoke", ROOT / "scripts" / "smoke.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["smoke"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return script("smoke")
 
 
 def test_smoke_passes_on_a_streaming_proxy(proxy: Any, upstream: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def check_bundle() -> Any:
-    spec = importlib.util.spec_from_file_location("check_bundle", ROOT / "scripts" / "check_bundle.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script("check_bundle")
 
 
 def test_the_shipped_configs_hold_no_secret(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import script
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM_PYTHON = ROOT / ".tools" / "sam" / "bin" / "python"
@@ -229,13 +230,7 @@ def test_translated_template_check_catches_each_broken_point(tmp_path: Path) -> 
 
 def check_template() -> Any:
     """scripts/check_template.py as a module (its SAM imports are lazy, so the project venv can load it)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("check_template", ROOT / "scripts" / "check_template.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script("check_template")
 
 
 def _list(value: Any) -> list[Any]:

@@ -84,18 +84,12 @@ async def guard(work: Awaitable[Reply], req: ir.Request, limits: Limits, on_erro
 async def _committed(task: asyncio.Future[Reply], req: ir.Request, limits: Limits,
                      on_error: OnError) -> AsyncIterator[bytes]:
     """Keep-alives until the pipeline answers, then its stream (still watched), or its failure in-stream."""
-    beat = keepalive(req.dialect)
-    yield beat
-    while not task.done():
-        left = limits.left()
-        if left <= 0:
-            task.cancel()
-            log.warning("answer cut at max-stream-seconds (%g s, before any output)", limits.max_seconds)
-            yield _failure(req, _too_long(limits))
-            return
-        await asyncio.wait({task}, timeout=min(limits.keepalive, left))
-        if not task.done():
-            yield beat
+    yield keepalive(req.dialect)
+    async for chunk in _beating(task, req, limits, "answer cut at max-stream-seconds (%g s, before any output)"):
+        yield chunk
+    if not task.done():  # cut at the time limit
+        task.cancel()
+        return
     try:
         reply = task.result()
     except Exception as exc:  # every credential failed, or a bug: the client is already reading a 200 stream
@@ -113,33 +107,40 @@ async def _committed(task: asyncio.Future[Reply], req: ir.Request, limits: Limit
 
 async def _watched(stream: AsyncIterator[bytes], req: ir.Request, limits: Limits) -> AsyncIterator[bytes]:
     """``stream`` with keep-alives in its silences, ended with the dialect's error at the time limit."""
-    beat = keepalive(req.dialect)
     source = aiter(stream)
     pending: asyncio.Future[bytes] | None = None
     try:
         while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(source))
-            left = limits.left()
-            if left <= 0:
-                log.warning("stream cut at max-stream-seconds (%g s)", limits.max_seconds)
-                yield _failure(req, _too_long(limits))
-                return
-            await asyncio.wait({pending}, timeout=min(limits.keepalive, left))
-            if not pending.done():
+            pending = asyncio.ensure_future(anext(source))
+            async for beat in _beating(pending, req, limits, "stream cut at max-stream-seconds (%g s)"):
                 yield beat
-                continue
+            if not pending.done():  # cut at the time limit
+                return
             try:
                 chunk = pending.result()
             except StopAsyncIteration:
                 return
-            pending = None
             yield chunk
     finally:
         if pending is not None and not pending.done():
             pending.cancel()
             with contextlib.suppress(BaseException):
                 await pending
+
+
+async def _beating(waited: asyncio.Future[Any], req: ir.Request, limits: Limits, cut: str) -> AsyncIterator[bytes]:
+    """Keep-alives while ``waited`` runs; at the time limit (logged with ``cut``) the dialect's error, and
+    ``waited`` is left undone for the caller to see."""
+    beat = keepalive(req.dialect)
+    while not waited.done():
+        left = limits.left()
+        if left <= 0:
+            log.warning(cut, limits.max_seconds)
+            yield _failure(req, _too_long(limits))
+            return
+        await asyncio.wait({waited}, timeout=min(limits.keepalive, left))
+        if not waited.done():
+            yield beat
 
 
 class _Guarded:

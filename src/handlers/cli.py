@@ -119,20 +119,20 @@ def _auth_import(args: argparse.Namespace) -> int:
     if args.detect:
         creds += _detected()
         if not creds:
-            from core import logins
+            from core import local_logins
 
-            print(f"no local logins found (looked for {', '.join(logins.PLACES)})")
+            print(f"no local logins found (looked for {', '.join(local_logins.PLACES)})")
             return 1
     return asyncio.run(_with_state(_config(args), lambda state: _save_all(state, creds)))
 
 
 def _detected() -> list[Credential]:
     """The importable local logins; each one found is named, with why when it is left out."""
-    from core import logins
+    from core import local_logins
 
-    found = logins.detect()
+    found = local_logins.detect()
     for login in found:
-        print(("found " if login.credential else "skipped ") + logins.describe(login))
+        print(("found " if login.credential else "skipped ") + local_logins.describe(login))
     return [login.credential for login in found if login.credential]
 
 
@@ -153,14 +153,14 @@ async def _count_stored(state: PoolState) -> int:
 
 def _suggest_logins(args: argparse.Namespace) -> None:
     """First run with no credentials: the local logins that one command would import."""
-    from core import logins
+    from core import local_logins
 
-    found = [login for login in logins.detect() if login.credential]
+    found = [login for login in local_logins.detect() if login.credential]
     if not found:
         return
     config = f" --config {args.config}" if getattr(args, "config", None) else ""
     print("no upstream credentials yet; local logins found:\n"
-          + "".join(f"  {logins.describe(login)}\n" for login in found)
+          + "".join(f"  {local_logins.describe(login)}\n" for login in found)
           + f"import them with: cliproxy auth import --detect{config}", flush=True)
 
 

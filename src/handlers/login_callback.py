@@ -29,7 +29,7 @@ class Callback:
     def __init__(self, port: int, path: str | None = None, host: str = "127.0.0.1") -> None:
         self._path = path
         self._done = threading.Event()
-        self._outcome: tuple[str | None, str | None, str | None] | None = None  # (code, state, error)
+        self._outcome: str | LoginError = LoginError("the redirect carried nothing")  # the code, or why not
         self._state: str | None = None
         self._server = http.server.ThreadingHTTPServer((host, port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, name="login-callback", daemon=True)
@@ -54,30 +54,31 @@ class Callback:
         """The authorization code the browser brought back, within ``timeout`` seconds."""
         if not self._done.wait(timeout):
             raise LoginError(f"no sign-in came back within {timeout:g} s (run the login again)")
-        code, state, error = self._outcome or (None, None, None)
-        if error:
-            raise LoginError(f"the provider refused the sign-in ({error})")
-        if state != self._state:
-            raise LoginError("the redirect belongs to another login (state differs); run the login again")
-        if not code:
-            raise LoginError("the redirect carried no code")
-        return code
+        if isinstance(self._outcome, LoginError):
+            raise self._outcome
+        return self._outcome
 
     def _arrived(self, query: dict[str, str]) -> tuple[int, str, str]:
-        """(status, title, text) for the browser; records the outcome the CLI waits for."""
-        code, state, error = query.get("code"), query.get("state"), query.get("error")
+        """(status, title, text) for the browser; records the outcome the CLI waits for, judged here once."""
         if self._done.is_set():
             return 409, "Already answered", "This login already received its redirect; see the terminal."
-        self._outcome = (code, state, error)
-        self._done.set()
+        code, error = query.get("code"), query.get("error")
+        page: tuple[int, str, str]
         if error:
-            detail = query.get("error_description") or error
-            return 400, "Sign-in failed", f"The provider answered: {detail}. See the terminal."
-        if state != self._state:
-            return 400, "Sign-in refused", "This redirect belongs to another login (state differs)."
-        if not code:
-            return 400, "Sign-in failed", "The redirect carried no code."
-        return 200, "Signed in", "cliproxy received the sign-in; you can close this tab."
+            self._outcome = LoginError(f"the provider refused the sign-in ({error})")
+            page = 400, "Sign-in failed", f"The provider answered: {query.get('error_description') or error}. " \
+                "See the terminal."
+        elif query.get("state") != self._state:
+            self._outcome = LoginError("the redirect belongs to another login (state differs); run the login again")
+            page = 400, "Sign-in refused", "This redirect belongs to another login (state differs)."
+        elif not code:
+            self._outcome = LoginError("the redirect carried no code")
+            page = 400, "Sign-in failed", "The redirect carried no code."
+        else:
+            self._outcome = code
+            page = 200, "Signed in", "cliproxy received the sign-in; you can close this tab."
+        self._done.set()
+        return page
 
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         callback = self

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from core import accounts, authfiles, errors, oauth
+from core.store import records
 
 if TYPE_CHECKING:
     import httpx
@@ -110,7 +111,7 @@ async def start(store: Store, name: str, cfg: OAuthConfig, *, now: float | None 
               "scope": p.scope, "state": state, "code_challenge": challenge, "code_challenge_method": "S256",
               **dict(p.extra)}
     await store.put({"pk": _PK, "sk": state, "provider": name, "status": "pending", "flow": "code",
-                     "redirect_uri": redirect, "verifier": _cipher(store).encrypt(verifier),
+                     "redirect_uri": redirect, "verifier": records.cipher_of(store).encrypt(verifier),
                      "ttl": now + SESSION_TTL_S})
     return {"state": state, "url": p.authorize_url + "?" + urllib.parse.urlencode(params), "flow": "code"}
 
@@ -151,7 +152,7 @@ async def complete(store: Store, http: httpx.AsyncClient, cfg: OAuthConfig, stat
     if session.get("flow") == "device":
         raise LoginError("a device login finishes by itself once approved (poll its status)", 409)
     p = provider(session["provider"], cfg)
-    verifier = _cipher(store).decrypt(session["verifier"])
+    verifier = records.cipher_of(store).decrypt(session["verifier"])
     return await _redeem(store, http, session, p, code, verifier, session.get("redirect_uri") or p.redirect_uri)
 
 
@@ -201,7 +202,7 @@ async def start_device(store: Store, http: httpx.AsyncClient, name: str, cfg: OA
     state = secrets.token_urlsafe(24)
     secret = orjson.dumps({"device_auth_id": device_id, "user_code": user_code}).decode()
     await store.put({"pk": _PK, "sk": state, "provider": name, "status": "pending", "flow": "device",
-                     "device": _cipher(store).encrypt(secret), "expires": now + DEVICE_TIMEOUT_S,
+                     "device": records.cipher_of(store).encrypt(secret), "expires": now + DEVICE_TIMEOUT_S,
                      "ttl": now + SESSION_TTL_S})
     return {"state": state, "url": cfg.codex_device_verify_url or DEVICE_VERIFY_URL, "flow": "device",
             "user_code": user_code, "interval": interval}
@@ -219,7 +220,7 @@ async def poll(store: Store, http: httpx.AsyncClient, cfg: OAuthConfig, state: s
     if now >= float(session["expires"]):
         await _finish(store, session, "failed", error="expired")
         return {**_view(session), "status": "failed", "error": "expired"}
-    device = orjson.loads(_cipher(store).decrypt(session["device"]))
+    device = orjson.loads(records.cipher_of(store).decrypt(session["device"]))
     status_code, answer = await _post_json(http, cfg.codex_device_token_url or DEVICE_TOKEN_URL, device)
     if status_code in (403, 404) or status_code >= 500:  # not approved yet (or a hiccup): ask again later
         return _view(session)
@@ -303,12 +304,6 @@ def _auth_doc(name: str, answer: dict[str, Any]) -> dict[str, Any]:
 async def _finish(store: Store, session: dict[str, Any], outcome: str, **extra: Any) -> None:
     secret = ("verifier", "device")  # done with: a finished session keeps no secret
     await store.put({**{k: v for k, v in session.items() if k not in secret}, "status": outcome, **extra})
-
-
-def _cipher(store: Store) -> Any:
-    from core.store import records
-
-    return records._cipher(store, None)
 
 
 def _b64(raw: bytes) -> str:

@@ -57,7 +57,7 @@ async def save_credential(store: Store, cred: Credential, *, expected_version: i
     """Write ``cred`` if the stored version is still ``expected_version`` (0: not stored yet).
     Returns the credential as stored (version + 1, source "store"), or None when someone wrote first."""
     stored = _replace_version(cred, expected_version + 1)
-    item = credential_item(stored, _cipher(store, cipher))
+    item = credential_item(stored, cipher_of(store, cipher))
     if not await store.put(item, cond=IfVersion(expected_version)):
         return None
     return stored
@@ -65,13 +65,13 @@ async def save_credential(store: Store, cred: Credential, *, expected_version: i
 
 async def get_credential(store: Store, cred_id: str, *, cipher: Cipher | None = None) -> Credential | None:
     item = await store.get(CREDS_PK, cred_id)
-    return credential_from_item(item, _cipher(store, cipher)) if item else None
+    return credential_from_item(item, cipher_of(store, cipher)) if item else None
 
 
 async def load_credentials(store: Store, *, cipher: Cipher | None = None) -> list[Credential]:
     """Every stored credential, in id order. A record that cannot be decrypted is logged and skipped, so
     one bad record (or a changed key) does not take the whole pool down."""
-    key = _cipher(store, cipher)
+    key = cipher_of(store, cipher)
     out = []
     for item in await store.query(CREDS_PK):
         try:
@@ -136,7 +136,8 @@ def _replace_version(cred: Credential, version: int) -> Credential:
     return replace(cred, version=version, source="store")
 
 
-def _cipher(store: Store, cipher: Cipher | None) -> Cipher:
+def cipher_of(store: Store, cipher: Cipher | None = None) -> Cipher:
+    """The cipher for secrets in the store: the one given, else the store's own; MissingKeyError without."""
     found = cipher or store.cipher
     if found is None:
         raise MissingKeyError(

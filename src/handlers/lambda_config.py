@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from handlers.on_lambda import on_lambda
 from handlers.secrets import SecretError
 
 if TYPE_CHECKING:
@@ -48,10 +49,6 @@ _upstream: dict[str, Any] = {}
 _upstream_raw: str | None = None
 _keys_secret: str | None = None  # the client-keys secret the keys came from
 _management_secret: str | None = None  # the management-keys secret, likewise re-read for rotation
-
-
-def on_lambda() -> bool:
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
 def export_secrets(client: Any = None) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ import orjson
 from starlette.responses import Response
 
 from core import accounts, login, usage
+from handlers.on_lambda import on_lambda
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -84,7 +84,7 @@ class ManagementKeys:
 
 
 def _keys_secret() -> str | None:
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if not on_lambda():
         return None
     from handlers import lambda_config
 
@@ -138,7 +138,7 @@ def client_address(request: Request) -> str:
     """The caller's address. Behind API Gateway (on Lambda) the last X-Forwarded-For hop is the one the
     gateway added; elsewhere the peer address is the caller."""
     forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if forwarded and on_lambda():
         return forwarded.rsplit(",", 1)[-1].strip()
     return request.client.host if request.client else "unknown"
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from handlers.on_lambda import on_lambda
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ class Runtime:
                 if self._deps is None:
                     self._deps = await _build(self.config, self.clock)
             self._secrets_checked = self._secrets_checked or self.clock()  # init has just read them
-        if self.clock() - self._secrets_checked >= SECRETS_CHECK_S and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        if self.clock() - self._secrets_checked >= SECRETS_CHECK_S and on_lambda():
             await self._reload_upstream_keys()
         return self._deps
 
@@ -106,7 +107,7 @@ async def _build(config: Config, clock: Callable[[], float]) -> Deps:
         await store.init()
     observe = _observer()
     # a Lambda instance answers one request at a time: the upstream client that is cheaper to load
-    http = transport.make_client(concurrent=not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"), verify=_preloaded_tls())
+    http = transport.make_client(concurrent=not on_lambda(), verify=_preloaded_tls())
     return Deps(config=config, http=http, state=PoolState(config, store, clock=clock),
                 clock=clock, observe=observe)
 
@@ -135,7 +136,7 @@ def _preloaded_tls() -> ssl.SSLContext | bool:
 
 
 def _observer() -> Callable[[Outcome], None]:
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if not on_lambda():
         return lambda outcome: None
     from handlers import telemetry
 
@@ -144,7 +145,7 @@ def _observer() -> Callable[[Outcome], None]:
 
 def keys_secret() -> str | None:
     """On Lambda, the client-keys secret the keys came from (re-read for rotation); None elsewhere."""
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if not on_lambda():
         return None
     from handlers import lambda_config
 
@@ -155,7 +156,7 @@ def load_config(path: str | None = None) -> Config:
     """The config named by ``path``, ``$CLIPROXY_CONFIG`` or ``./config.yaml``; built-in defaults otherwise."""
     from core import config as cfgmod
 
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if on_lambda():
         from handlers import lambda_config
 
         lambda_config.export_secrets()  # client keys and the encryption key from the stack's secrets

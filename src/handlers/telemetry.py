@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from handlers.on_lambda import on_lambda
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
@@ -49,7 +51,7 @@ _SECRET_PATTERN = re.compile(
 
 
 def observe(outcome: Outcome) -> None:
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if not on_lambda():
         return
     metrics = _emf()
     values = list(_values(outcome))
@@ -76,7 +78,7 @@ async def warm_up(rt: Any) -> None:
     """On Lambda under the web adapter (uvicorn's startup runs before the readiness check passes): build the
     store, the upstream client and the pool snapshot, and load the metrics library, so the first request
     pays none of it. A failure here is logged by kind and left to the first request to retry."""
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if not on_lambda():
         return
     try:
         await (await rt.deps()).state.snapshot()
@@ -100,7 +102,7 @@ def status_class(status: int) -> str:
 
 def emit_states(counts: Mapping[str, int]) -> None:
     """``Credentials`` by ``state`` (one record each: a dimension set per state). No-op off Lambda."""
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if not on_lambda():
         return
     metrics = _emf()
     for state, count in counts.items():
@@ -132,7 +134,7 @@ def _emf() -> Any:
 
 def emit_counts(counts: dict[str, int]) -> None:
     """A few plain counters without dimensions (the refresher's summary). No-op off Lambda."""
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if not on_lambda():
         return
     metrics = _emf()
     for name, value in counts.items():
@@ -212,7 +214,7 @@ class RedactSecrets(logging.Filter):
 def configure_logging() -> None:
     """On Lambda: Powertools JSON logs for every ``cliproxy.*`` logger, with the redaction filter."""
     global _logging_ready
-    if _logging_ready or not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if _logging_ready or not on_lambda():
         return
     from aws_lambda_powertools import Logger
 

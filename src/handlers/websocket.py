@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from core import conversation, dialects, errors, service, sse
 from core.call import ClientCall, Reply
 from handlers import clientkeys
+from handlers.on_lambda import on_lambda
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -46,7 +46,7 @@ def register(app: Starlette, rt: Runtime) -> None:
 
 def upgradable() -> bool:
     """Whether this host can hold a WebSocket: not on Lambda (the Web Adapter and Mangum relay HTTP only)."""
-    return not os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    return not on_lambda()
 
 
 def _endpoint(rt: Runtime) -> Any:
